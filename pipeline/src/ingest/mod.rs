@@ -1,0 +1,461 @@
+//! Ingest: inbox files → typed Parquet tables in the lake, with quarantine and accounting.
+//!
+//! Two passes, so that memory stays bounded whatever the file size:
+//! 1. **stage** (`stage.rs`): each file is read as a stream, every row validated, and the
+//!    candidates written to a staging area batch by batch (IoT split by month); bad rows go to
+//!    the quarantine with their reason.
+//! 2. **resolve** (`resolve.rs`): versions of one id are settled (the same id sent again is an
+//!    update), exact duplicate IoT rows are dropped, and the new table files are written.
+//!
+//! Units are staged and resolved first, so every other source checks `unit_id` against the
+//! registry as it stands after this ingest, and quarantined `unknown_unit` rows whose unit has
+//! now arrived are released. One snapshot commit at the end makes it all visible at once.
+
+pub mod batch;
+pub mod read;
+mod resolve;
+mod stage;
+pub mod validate;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tracing::{info, warn};
+
+use crate::contract::rules::RuleSet;
+use crate::contract::{Reason, Source};
+use crate::error::{Error, Result};
+use crate::lake::{DataFile, IngestedFile, Lake, Snapshot};
+use batch::{QualityRow, QuarantineRow};
+use read::Format;
+use stage::StagedFile;
+
+/// Lake table names besides the eight sources.
+pub const QUARANTINE: &str = "quarantine";
+pub const QUALITY: &str = "quality";
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub inbox: PathBuf,
+    pub rules: Arc<RuleSet>,
+    /// Rows per Arrow batch while staging.
+    pub batch_rows: usize,
+    /// Files read at once.
+    pub parallelism: usize,
+}
+
+impl IngestOptions {
+    pub fn new(inbox: impl Into<PathBuf>, rules: RuleSet) -> Self {
+        IngestOptions {
+            inbox: inbox.into(),
+            rules: Arc::new(rules),
+            batch_rows: 64 * 1024,
+            parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        }
+    }
+}
+
+/// What one ingest did.
+#[derive(Debug, Clone)]
+pub struct IngestReport {
+    /// The lake version committed, or the unchanged version when nothing was new.
+    pub version: u64,
+    pub committed: bool,
+    pub files: Vec<QualityRow>,
+    /// Inbox files skipped because a file with the same SHA-256 was already ingested.
+    pub skipped: Vec<String>,
+    pub released: u64,
+}
+
+impl IngestReport {
+    pub fn failed(&self) -> Vec<&QualityRow> {
+        self.files.iter().filter(|f| f.status != "ok").collect()
+    }
+
+    /// `Err(FilesFailed)` when any file could not be read; the others went in regardless.
+    pub fn into_result(self) -> Result<Self> {
+        let failed = self.failed();
+        if failed.is_empty() {
+            return Ok(self);
+        }
+        Err(Error::FilesFailed {
+            count: failed.len(),
+            files: failed
+                .iter()
+                .map(|f| format!("{} ({})", f.file, f.message.as_deref().unwrap_or("failed")))
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    }
+}
+
+/// An inbox file found under a source folder.
+#[derive(Debug, Clone)]
+pub struct InboxFile {
+    pub source: Source,
+    pub path: PathBuf,
+    /// Path relative to the inbox with `/` separators: the file's name everywhere.
+    pub rel: String,
+    pub format: Option<Format>,
+    pub sha256: String,
+}
+
+/// Lists `<inbox>/<source>/**` in byte order of relative path.
+pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
+    let io = |path: &Path, source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if !inbox.is_dir() {
+        return Err(Error::Invalid(format!("inbox {} is not a folder", inbox.display())));
+    }
+    for entry in std::fs::read_dir(inbox).map_err(|e| io(inbox, e))? {
+        let name = entry.map_err(|e| io(inbox, e))?.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(['_', '.']) && name.parse::<Source>().is_err() {
+            warn!(folder = %name, "inbox folder is not a contract source; ignored");
+        }
+    }
+    let mut files = Vec::new();
+    for source in Source::ALL {
+        let dir = inbox.join(source.name());
+        if !dir.is_dir() {
+            continue;
+        }
+        let mut stack = vec![dir];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
+                let path = entry.map_err(|e| io(&d, e))?.path();
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if name.starts_with('.') {
+                    continue;
+                }
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(inbox)
+                    .expect("under inbox")
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                files.push(InboxFile {
+                    source,
+                    format: Format::of(&path),
+                    path,
+                    rel,
+                    sha256: String::new(),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| a.rel.as_bytes().cmp(b.rel.as_bytes()));
+    Ok(files)
+}
+
+/// SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Ingests every new file of the inbox into the lake and commits one snapshot.
+pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
+    let mut files = {
+        let inbox = opts.inbox.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<InboxFile>> {
+            use rayon::prelude::*;
+            let mut files = discover(&inbox)?;
+            files.par_iter_mut().try_for_each(|f| {
+                f.sha256 = sha256_file(&f.path).map_err(|source| Error::Io {
+                    path: f.path.display().to_string(),
+                    source,
+                })?;
+                Ok::<_, Error>(())
+            })?;
+            Ok(files)
+        })
+        .await
+        .expect("hashing task")?
+    };
+    let base = lake.snapshot().await?;
+    let seq = base.version + 1;
+    let mut skipped = Vec::new();
+    let mut seen = HashSet::new();
+    files.retain(|f| {
+        let new = !base.ingested.contains_key(&f.sha256) && seen.insert(f.sha256.clone());
+        if !new {
+            info!(file = %f.rel, "already ingested (same SHA-256); skipped");
+            skipped.push(f.rel.clone());
+        }
+        new
+    });
+    if files.is_empty() {
+        return Ok(IngestReport {
+            version: base.version,
+            committed: false,
+            files: vec![],
+            skipped,
+            released: 0,
+        });
+    }
+    let staging = format!(
+        "_staging/{seq:012}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    );
+    let result = ingest_new(lake, opts, &base, seq, &staging, files).await;
+    if let Err(e) = lake.delete_prefix(&staging).await {
+        warn!(error = %e, "could not clean the staging area; it is unreferenced and safe to delete");
+    }
+    let (snapshot, quality, released) = result?;
+    lake.commit(&snapshot).await?;
+    info!(version = seq, files = quality.len(), released, "ingest committed");
+    Ok(IngestReport {
+        version: seq,
+        committed: true,
+        files: quality,
+        skipped,
+        released,
+    })
+}
+
+async fn ingest_new(
+    lake: &Lake,
+    opts: &IngestOptions,
+    base: &Snapshot,
+    seq: u64,
+    staging: &str,
+    files: Vec<InboxFile>,
+) -> Result<(Snapshot, Vec<QualityRow>, u64)> {
+    let mut next = base.clone();
+    next.version = seq;
+    let ctx = stage::StageContext {
+        lake: lake.clone(),
+        rules: opts.rules.clone(),
+        staging: staging.to_string(),
+        ingest: seq,
+        batch_rows: opts.batch_rows,
+    };
+    let (unit_files, other_files): (Vec<_>, Vec<_>) =
+        files.into_iter().enumerate().partition(|(_, f)| f.source == Source::Units);
+
+    // Units first: the registry as it stands after this ingest.
+    let old_units = read_ids(lake, base, Source::Units).await?;
+    let no_units = Arc::new(HashSet::new());
+    let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
+    let units_out = resolve::resolve_keyed(lake, base, seq, Source::Units, &mut staged, Vec::new()).await?;
+    let mut registry = old_units;
+    registry.extend(units_out.winners.keys().cloned());
+    let registry = Arc::new(registry);
+    next.tables.insert(Source::Units.name().into(), units_out.files);
+
+    // Release quarantined rows whose unit has now arrived.
+    let (mut quarantine_files, released) = release(lake, base, seq, &opts.rules, &registry).await?;
+
+    let mut others = stage_all(&ctx, other_files, registry.clone(), opts.parallelism).await?;
+    let mut released_by_source: BTreeMap<Source, Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>> =
+        BTreeMap::new();
+    for (row, values) in released.rows {
+        let source: Source = row.source.parse().map_err(Error::Invalid)?;
+        released_by_source.entry(source).or_default().push((row, values));
+    }
+    for source in Source::ALL.into_iter().filter(|s| *s != Source::Units) {
+        let released = released_by_source.remove(&source).unwrap_or_default();
+        let files = if source == Source::IotEvents {
+            resolve::resolve_iot(lake, base, seq, &mut others, released).await?
+        } else {
+            resolve::resolve_keyed(lake, base, seq, source, &mut others, released)
+                .await?
+                .files
+        };
+        next.tables.insert(source.name().into(), files);
+    }
+    staged.extend(others);
+    staged.sort_by_key(|s| s.order);
+
+    // Releases are credited to the units file whose row brought the unit.
+    let mut credit: HashMap<String, u64> = HashMap::new();
+    for unit in released.units {
+        if let Some(file) = units_out.winners.get(&unit) {
+            *credit.entry(file.clone()).or_default() += 1;
+        }
+    }
+
+    // Quarantine: this ingest's rows appended after the earlier ones.
+    let mut new_rows = Vec::new();
+    for s in &staged {
+        for part in &s.quarantine_parts {
+            let batches = lake.read_all(part, None).await?;
+            new_rows.extend(batches.iter().flat_map(quarantine_rows));
+        }
+    }
+    if !new_rows.is_empty() {
+        let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
+        let rows = lake
+            .write_parquet(&path, batch::quarantine_schema(), &[batch::quarantine_batch(&new_rows)])
+            .await?;
+        quarantine_files.push(DataFile { path, rows });
+    }
+    next.tables.insert(QUARANTINE.into(), quarantine_files);
+
+    let quality: Vec<QualityRow> = staged
+        .iter()
+        .map(|s| {
+            let mut q = s.quality.clone();
+            q.rows_released = credit.get(&q.file).copied().unwrap_or(0);
+            q.rows_accepted = s.candidates - s.superseded;
+            q.rows_superseded = s.superseded;
+            q
+        })
+        .collect();
+    let path = format!("tables/{QUALITY}/part-{seq:012}.parquet");
+    let rows = lake
+        .write_parquet(&path, batch::quality_schema(), &[batch::quality_batch(&quality)])
+        .await?;
+    next.tables.entry(QUALITY.into()).or_default().push(DataFile { path, rows });
+    for s in &staged {
+        if s.quality.status == "ok" {
+            next.ingested.insert(
+                s.quality.sha256.clone(),
+                IngestedFile {
+                    ingest: seq,
+                    source: s.quality.source.clone(),
+                    file: s.quality.file.clone(),
+                },
+            );
+        }
+    }
+    let released_total = quality.iter().map(|q| q.rows_released).sum::<u64>().max(released.count);
+    Ok((next, quality, released_total))
+}
+
+async fn stage_all(
+    ctx: &stage::StageContext,
+    files: Vec<(usize, InboxFile)>,
+    registry: Arc<HashSet<String>>,
+    parallelism: usize,
+) -> Result<Vec<StagedFile>> {
+    let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = Vec::new();
+    for (order, file) in files {
+        let ctx = ctx.clone();
+        let registry = registry.clone();
+        let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+        let handle = tokio::runtime::Handle::current();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            stage::stage_file(&ctx, &handle, order, &file, &registry)
+        }));
+    }
+    let mut staged = Vec::new();
+    for t in tasks {
+        staged.push(t.await.expect("staging task")?);
+    }
+    staged.sort_by_key(|s| s.order);
+    Ok(staged)
+}
+
+/// All ids of a keyed source in the lake.
+async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<HashSet<String>> {
+    let id = source.fields()[0].name;
+    let mut ids = HashSet::new();
+    for f in snapshot.files(source.name()) {
+        let mut stream = lake.read_parquet(&f.path, Some(&[id])).await?;
+        while let Some(batch) = stream.try_next().await? {
+            ids.extend(batch.column(0).as_string::<i32>().iter().flatten().map(str::to_string));
+        }
+    }
+    Ok(ids)
+}
+
+fn quarantine_rows(b: &RecordBatch) -> Vec<QuarantineRow> {
+    let s = |i: usize| b.column(i).as_string::<i32>();
+    let n = |i: usize| b.column(i).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+    (0..b.num_rows())
+        .map(|r| QuarantineRow {
+            ingest: n(0).value(r) as u64,
+            source: s(1).value(r).to_string(),
+            file: s(2).value(r).to_string(),
+            line: n(3).value(r) as u64,
+            reason: s(4).value(r).to_string(),
+            detail: s(5).value(r).to_string(),
+            raw: s(6).value(r).to_string(),
+            fields: s(7).value(r).to_string(),
+            released_in: (!n(8).is_null(r)).then(|| n(8).value(r) as u64),
+        })
+        .collect()
+}
+
+struct Released {
+    /// Rows released now, with their validated values, in their original order.
+    rows: Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>,
+    /// The unit of each released row (for crediting).
+    units: Vec<String>,
+    count: u64,
+}
+
+/// Validates pending `unknown_unit` rows again; rewrites the quarantine files that hold a
+/// released row so that it carries `released_in`.
+async fn release(
+    lake: &Lake,
+    base: &Snapshot,
+    seq: u64,
+    rules: &RuleSet,
+    registry: &HashSet<String>,
+) -> Result<(Vec<DataFile>, Released)> {
+    let mut out = Released {
+        rows: vec![],
+        units: vec![],
+        count: 0,
+    };
+    let mut files = Vec::new();
+    for (k, f) in base.files(QUARANTINE).iter().enumerate() {
+        let batches = lake.read_all(&f.path, None).await?;
+        let mut rows: Vec<QuarantineRow> = batches.iter().flat_map(quarantine_rows).collect();
+        let mut changed = false;
+        for row in rows.iter_mut() {
+            if row.released_in.is_some() || row.reason != Reason::UnknownUnit.code() {
+                continue;
+            }
+            let source: Source = row.source.parse().map_err(Error::Invalid)?;
+            let Some(fields) = stage::fields_from_json(source, &row.fields) else {
+                continue;
+            };
+            let v = validate::Validator {
+                source,
+                rules,
+                units: registry,
+            };
+            if let Ok(values) = v.validate(&fields, None) {
+                row.released_in = Some(seq);
+                changed = true;
+                let unit = source
+                    .field_index("unit_id")
+                    .and_then(|i| fields[i].clone())
+                    .unwrap_or_default();
+                out.units.push(unit);
+                out.count += 1;
+                out.rows.push((row.clone(), values));
+            }
+        }
+        if changed {
+            let path = format!("tables/{QUARANTINE}/part-{seq:012}-r{k:04}.parquet");
+            let n = lake
+                .write_parquet(&path, batch::quarantine_schema(), &[batch::quarantine_batch(&rows)])
+                .await?;
+            files.push(DataFile { path, rows: n });
+        } else {
+            files.push(f.clone());
+        }
+    }
+    Ok((files, out))
+}

@@ -1,0 +1,355 @@
+//! Pass 2: settle versions and write the new table files.
+//!
+//! Keyed sources: the same id sent again is an update. Versions are folded in arrival order
+//! (the lake's current row, then rows released from the quarantine, then this ingest's files in
+//! path byte order, rows in file order): a newcomer replaces the current winner unless both
+//! carry `updated_at` and the newcomer's is earlier. The loser is `superseded`.
+//!
+//! `iot_events`: the whole row is the identity; a row equal to one already kept (in the lake or
+//! earlier in this ingest) is superseded. Rows are stored by local month, so only the months an
+//! ingest touches are read back to find duplicates.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::TimestampMicrosecondType;
+use datafusion::arrow::row::{RowConverter, SortField};
+use futures::TryStreamExt;
+
+use super::batch::{QuarantineRow, RowBatchBuilder};
+use super::stage::{month_of, StagedFile};
+use crate::contract::values::Value;
+use crate::contract::Source;
+use crate::error::{Error, Result};
+use crate::lake::{DataFile, Lake, Snapshot};
+
+pub struct KeyedOut {
+    pub files: Vec<DataFile>,
+    /// Ids whose winning version came from this ingest → the inbox file it came from.
+    pub winners: HashMap<String, String>,
+}
+
+type Released = Vec<(QuarantineRow, Vec<Value>)>;
+
+fn released_batch(source: Source, seq: u64, rows: &[(QuarantineRow, Vec<Value>)]) -> Option<RecordBatch> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut b = RowBatchBuilder::new(source);
+    for (q, values) in rows {
+        b.push(values, seq, &q.file, q.line);
+    }
+    Some(b.finish())
+}
+
+/// A slot of the fold: released rows (as one in-memory batch) or a staged file's parts.
+enum Input<'a> {
+    Memory(RecordBatch),
+    Staged(&'a StagedFile),
+}
+
+impl Input<'_> {
+    async fn batches(&self, lake: &Lake) -> Result<Vec<(usize, Vec<RecordBatch>)>> {
+        match self {
+            Input::Memory(b) => Ok(vec![(0, vec![b.clone()])]),
+            Input::Staged(s) => {
+                let mut out = Vec::new();
+                for (k, p) in s.parts.iter().enumerate() {
+                    out.push((k, lake.read_all(&p.path, None).await?));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Current {
+    ts: Option<i64>,
+    /// `(slot, part, row)` of the winning new row; `None` while the lake's row wins.
+    at: Option<(u32, u32, u32)>,
+}
+
+fn ids(batch: &RecordBatch) -> &datafusion::arrow::array::StringArray {
+    batch.column(0).as_string::<i32>()
+}
+
+fn timestamps(batch: &RecordBatch, idx: Option<usize>) -> Option<&datafusion::arrow::array::TimestampMicrosecondArray> {
+    idx.map(|i| batch.column(i).as_primitive::<TimestampMicrosecondType>())
+}
+
+pub async fn resolve_keyed(
+    lake: &Lake,
+    base: &Snapshot,
+    seq: u64,
+    source: Source,
+    staged: &mut [StagedFile],
+    released: Released,
+) -> Result<KeyedOut> {
+    let ts_idx = source.updated_at_field();
+    let old_files = base.files(source.name());
+    let mut inputs: Vec<Input> = Vec::new();
+    let mut slot_file: Vec<Option<usize>> = Vec::new();
+    let released_files: Vec<String> = released.iter().map(|(q, _)| q.file.clone()).collect();
+    if let Some(b) = released_batch(source, seq, &released) {
+        inputs.push(Input::Memory(b));
+        slot_file.push(None);
+    }
+    for (i, s) in staged.iter().enumerate() {
+        if s.source == source && !s.parts.is_empty() {
+            inputs.push(Input::Staged(s));
+            slot_file.push(Some(i));
+        }
+    }
+
+    // The lake's `updated_at` per id, where the source has one.
+    let mut old_ts: HashMap<String, Option<i64>> = HashMap::new();
+    if let Some(ti) = ts_idx {
+        let id_name = source.fields()[0].name;
+        let ts_name = source.fields()[ti].name;
+        for f in old_files {
+            let mut stream = lake.read_parquet(&f.path, Some(&[id_name, ts_name])).await?;
+            while let Some(b) = stream.try_next().await? {
+                let ts = b.column(1).as_primitive::<TimestampMicrosecondType>();
+                for (r, id) in ids(&b).iter().enumerate() {
+                    if let Some(id) = id {
+                        old_ts.insert(id.to_string(), (!ts.is_null(r)).then(|| ts.value(r)));
+                    }
+                }
+            }
+        }
+    }
+
+    let mut superseded = vec![0u64; inputs.len()];
+    let mut current: HashMap<String, Current> = HashMap::new();
+    let mut part_rows: Vec<Vec<usize>> = Vec::new();
+    for (slot, input) in inputs.iter().enumerate() {
+        let mut rows_per_part = Vec::new();
+        for (part, batches) in input.batches(lake).await? {
+            let mut row = 0usize;
+            for b in &batches {
+                let ts = timestamps(b, ts_idx);
+                for (r, id) in ids(b).iter().enumerate() {
+                    let id = id.expect("ids are required");
+                    let cand_ts = ts.and_then(|t| (!t.is_null(r)).then(|| t.value(r)));
+                    let here = (slot as u32, part as u32, (row + r) as u32);
+                    let cur = current.entry(id.to_string()).or_insert_with(|| Current {
+                        ts: old_ts.get(id).copied().flatten(),
+                        at: None,
+                    });
+                    let loses = matches!((cand_ts, cur.ts), (Some(c), Some(o)) if c < o);
+                    if loses {
+                        superseded[slot] += 1;
+                    } else {
+                        if let Some((s, _, _)) = cur.at {
+                            superseded[s as usize] += 1;
+                        }
+                        *cur = Current {
+                            ts: cand_ts,
+                            at: Some(here),
+                        };
+                    }
+                }
+                row += b.num_rows();
+            }
+            if rows_per_part.len() <= part {
+                rows_per_part.resize(part + 1, 0);
+            }
+            rows_per_part[part] = row;
+        }
+        part_rows.push(rows_per_part);
+    }
+
+    // Keep masks and the winners' files.
+    let mut keep: Vec<Vec<Vec<bool>>> = part_rows
+        .iter()
+        .map(|parts| parts.iter().map(|n| vec![false; *n]).collect())
+        .collect();
+    let mut winners = HashMap::new();
+    for (id, cur) in &current {
+        if let Some((s, p, r)) = cur.at {
+            keep[s as usize][p as usize][r as usize] = true;
+            let file = match slot_file[s as usize] {
+                Some(i) => staged[i].quality.file.clone(),
+                None => released_files[r as usize].clone(),
+            };
+            winners.insert(id.clone(), file);
+        }
+    }
+
+    // Old files: rewritten only where one of their ids was replaced.
+    let mut files = Vec::new();
+    let schema = source.lake_schema();
+    for (k, f) in old_files.iter().enumerate() {
+        let batches = lake.read_all(&f.path, None).await?;
+        let masks: Vec<BooleanArray> = batches
+            .iter()
+            .map(|b| ids(b).iter().map(|id| Some(!id.is_some_and(|id| winners.contains_key(id)))).collect())
+            .collect();
+        if masks.iter().all(|m| m.true_count() == m.len()) {
+            files.push(f.clone());
+            continue;
+        }
+        let kept: Vec<RecordBatch> = batches
+            .iter()
+            .zip(&masks)
+            .map(|(b, m)| filter_record_batch(b, m))
+            .collect::<std::result::Result<_, _>>()?;
+        if kept.iter().any(|b| b.num_rows() > 0) {
+            let path = format!("tables/{}/part-{seq:012}-r{k:04}.parquet", source.name());
+            let rows = lake.write_parquet(&path, schema.clone(), &kept).await?;
+            files.push(DataFile { path, rows });
+        }
+    }
+
+    // This ingest's winners, in arrival order.
+    let mut new_batches = Vec::new();
+    for (slot, input) in inputs.iter().enumerate() {
+        for (part, batches) in input.batches(lake).await? {
+            let mut row = 0usize;
+            for b in batches {
+                let mask: BooleanArray = keep[slot][part][row..row + b.num_rows()]
+                    .iter()
+                    .map(|k| Some(*k))
+                    .collect();
+                row += b.num_rows();
+                let kept = filter_record_batch(&b, &mask)?;
+                if kept.num_rows() > 0 {
+                    new_batches.push(kept);
+                }
+            }
+        }
+    }
+    if !new_batches.is_empty() {
+        let path = format!("tables/{}/part-{seq:012}.parquet", source.name());
+        let rows = lake.write_parquet(&path, schema, &new_batches).await?;
+        files.push(DataFile { path, rows });
+    }
+    for (slot, n) in superseded.into_iter().enumerate() {
+        if let Some(i) = slot_file[slot] {
+            staged[i].superseded = n;
+        }
+    }
+    Ok(KeyedOut { files, winners })
+}
+
+/// Row identity of IoT events: a canonical byte encoding of the contract columns, hashed.
+struct RowHasher {
+    converter: RowConverter,
+    columns: usize,
+}
+
+impl RowHasher {
+    fn new() -> Result<Self> {
+        let schema = Source::IotEvents.lake_schema();
+        let columns = Source::IotEvents.fields().len();
+        let fields = schema.fields()[..columns]
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        Ok(RowHasher {
+            converter: RowConverter::new(fields)?,
+            columns,
+        })
+    }
+
+    fn hashes(&self, batch: &RecordBatch) -> Result<Vec<u128>> {
+        let rows = self.converter.convert_columns(&batch.columns()[..self.columns])?;
+        Ok(rows.iter().map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref())).collect())
+    }
+}
+
+fn month_dir(month: i32) -> String {
+    format!("month={:04}-{:02}", month / 100, month % 100)
+}
+
+pub async fn resolve_iot(
+    lake: &Lake,
+    base: &Snapshot,
+    seq: u64,
+    staged: &mut [StagedFile],
+    released: Released,
+) -> Result<Vec<DataFile>> {
+    let source = Source::IotEvents;
+    let hasher = RowHasher::new()?;
+    // Month → inputs in arrival order: released rows first, then (staged index, part path).
+    let mut months: BTreeMap<i32, Vec<(Option<usize>, Arc<RecordBatch>, Option<String>)>> = BTreeMap::new();
+    let mut released_by_month: BTreeMap<i32, Vec<(QuarantineRow, Vec<Value>)>> = BTreeMap::new();
+    for (q, v) in released {
+        let month = match v[2] {
+            Value::Timestamp(ts) => month_of(ts),
+            _ => return Err(Error::Invalid("released IoT row without ts".into())),
+        };
+        released_by_month.entry(month).or_default().push((q, v));
+    }
+    for (month, rows) in &released_by_month {
+        if let Some(b) = released_batch(source, seq, rows) {
+            months.entry(*month).or_default().push((None, Arc::new(b), None));
+        }
+    }
+    let empty = Arc::new(RecordBatch::new_empty(source.lake_schema()));
+    for (i, s) in staged.iter().enumerate() {
+        if s.source != source {
+            continue;
+        }
+        for p in &s.parts {
+            let month = p.month.expect("IoT parts carry their month");
+            months.entry(month).or_default().push((Some(i), empty.clone(), Some(p.path.clone())));
+        }
+    }
+
+    let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
+    let schema = source.lake_schema();
+    for (month, inputs) in months {
+        let dir = month_dir(month);
+        let mut seen: HashSet<u128> = HashSet::new();
+        for f in base.files(source.name()).iter().filter(|f| f.path.contains(&format!("/{dir}/"))) {
+            let mut stream = lake.read_parquet(&f.path, None).await?;
+            while let Some(b) = stream.try_next().await? {
+                seen.extend(hasher.hashes(&b)?);
+            }
+        }
+        let path = format!("tables/{}/{dir}/part-{seq:012}.parquet", source.name());
+        let mut writer = None;
+        let mut rows = 0u64;
+        for (staged_index, batch, part) in inputs {
+            let batches = match &part {
+                Some(p) => lake.read_all(p, None).await?,
+                None => vec![(*batch).clone()],
+            };
+            for b in batches {
+                let mask: BooleanArray = hasher.hashes(&b)?.into_iter().map(|h| Some(seen.insert(h))).collect();
+                if let Some(i) = staged_index {
+                    staged[i].superseded += (mask.len() - mask.true_count()) as u64;
+                }
+                let kept = filter_record_batch(&b, &mask)?;
+                if kept.num_rows() == 0 {
+                    continue;
+                }
+                if writer.is_none() {
+                    writer = Some(lake.parquet_writer(&path, schema.clone())?);
+                }
+                rows += kept.num_rows() as u64;
+                writer
+                    .as_mut()
+                    .expect("writer")
+                    .write(&kept)
+                    .await
+                    .map_err(|source| Error::Parquet {
+                        path: path.clone(),
+                        source,
+                    })?;
+            }
+        }
+        if let Some(w) = writer {
+            w.close().await.map_err(|source| Error::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+            files.push(DataFile { path, rows });
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,236 @@
+//! The lake: every byte firecredit stores goes through `object_store`, so a local folder and an
+//! S3 bucket differ only in the URL.
+//!
+//! Tables are sets of immutable Parquet files. Which files make up each table is recorded in a
+//! versioned snapshot, `_lake/snapshot-<version>.json`, created with `PutMode::Create`: a
+//! snapshot is the commit of one ingest. Files written by an ingest that died before its
+//! snapshot are never referenced, so a crash can leave garbage but never a half-ingested table.
+
+mod reader;
+mod snapshot;
+
+pub use reader::ObjectReader;
+
+pub use snapshot::{DataFile, IngestedFile, Snapshot};
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use datafusion::parquet::arrow::AsyncArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use futures::{StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::buffered::BufWriter;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+
+const SNAPSHOT_DIR: &str = "_lake";
+
+/// A handle on the lake root.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+impl Lake {
+    /// Opens a lake at a local folder (created if missing) or a `file://` URL.
+    pub fn open(location: &str) -> Result<Self> {
+        let local = location.strip_prefix("file://").unwrap_or(location);
+        if location.contains("://") && !location.starts_with("file://") {
+            return Err(Error::LakeUrl {
+                url: location.to_string(),
+                message: "only local folders and file:// URLs are supported by this build".into(),
+            });
+        }
+        std::fs::create_dir_all(local).map_err(|source| Error::Io {
+            path: local.to_string(),
+            source,
+        })?;
+        let root = std::fs::canonicalize(local).map_err(|source| Error::Io {
+            path: local.to_string(),
+            source,
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::ObjectStore {
+            location: root.display().to_string(),
+            source,
+        })?;
+        Ok(Lake {
+            store: Arc::new(store),
+            url: format!("file://{}", root.display()),
+        })
+    }
+
+    pub fn store(&self) -> Arc<dyn ObjectStore> {
+        self.store.clone()
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn os_err(path: &Path, source: object_store::Error) -> Error {
+        Error::ObjectStore {
+            location: path.to_string(),
+            source,
+        }
+    }
+
+    pub async fn put(&self, path: &str, bytes: Bytes) -> Result<()> {
+        let p = Path::from(path);
+        self.store
+            .put(&p, PutPayload::from(bytes))
+            .await
+            .map_err(|e| Self::os_err(&p, e))?;
+        Ok(())
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Bytes> {
+        let p = Path::from(path);
+        let got = self.store.get(&p).await.map_err(|e| Self::os_err(&p, e))?;
+        got.bytes().await.map_err(|e| Self::os_err(&p, e))
+    }
+
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        let p = Path::from(prefix);
+        let objects: Vec<_> = self
+            .store
+            .list(Some(&p))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| Self::os_err(&p, e))?;
+        for o in objects {
+            self.store.delete(&o).await.map_err(|e| Self::os_err(&o, e))?;
+        }
+        Ok(())
+    }
+
+    /// The newest committed snapshot, or an empty one for a new lake.
+    pub async fn snapshot(&self) -> Result<Snapshot> {
+        let dir = Path::from(SNAPSHOT_DIR);
+        let names: Vec<Path> = self
+            .store
+            .list(Some(&dir))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await
+            .map_err(|e| Self::os_err(&dir, e))?;
+        let newest = names
+            .iter()
+            .filter_map(|p| Snapshot::version_of(p.filename()?).map(|v| (v, p)))
+            .max_by_key(|(v, _)| *v);
+        match newest {
+            None => Ok(Snapshot::default()),
+            Some((_, path)) => {
+                let bytes = self.get(path.as_ref()).await?;
+                serde_json::from_slice(&bytes).map_err(|e| Error::Snapshot {
+                    path: path.to_string(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
+    /// Commits `snapshot` as its version; fails if that version already exists, so two
+    /// concurrent ingests cannot both commit on the same base.
+    pub async fn commit(&self, snapshot: &Snapshot) -> Result<()> {
+        let path = Path::from(format!("{SNAPSHOT_DIR}/{}", Snapshot::file_name(snapshot.version)));
+        let json = serde_json::to_vec_pretty(snapshot).expect("snapshot serialises");
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self.store.put_opts(&path, PutPayload::from(json), opts).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) => Err(Error::Conflict {
+                version: snapshot.version,
+            }),
+            Err(e) => Err(Self::os_err(&path, e)),
+        }
+    }
+
+    /// A Parquet writer for a new file at `path` (zstd, page statistics, large row groups so
+    /// that later scans prune by min/max).
+    pub fn parquet_writer(
+        &self,
+        path: &str,
+        schema: SchemaRef,
+    ) -> Result<AsyncArrowWriter<BufWriter>> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(1 << 20))
+            .set_created_by(concat!("firecredit ", env!("CARGO_PKG_VERSION")).into())
+            .build();
+        let writer = BufWriter::new(self.store.clone(), Path::from(path));
+        AsyncArrowWriter::try_new(writer, schema, Some(props)).map_err(|source| Error::Parquet {
+            path: path.to_string(),
+            source,
+        })
+    }
+
+    /// Writes `batches` as one Parquet file; returns its row count.
+    pub async fn write_parquet(
+        &self,
+        path: &str,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<u64> {
+        let mut w = self.parquet_writer(path, schema)?;
+        let pq = |source| Error::Parquet {
+            path: path.to_string(),
+            source,
+        };
+        let mut rows = 0u64;
+        for b in batches {
+            rows += b.num_rows() as u64;
+            w.write(b).await.map_err(pq)?;
+        }
+        w.close().await.map_err(pq)?;
+        Ok(rows)
+    }
+
+    /// Streams the batches of one Parquet file, optionally projected to `columns`.
+    pub async fn read_parquet(
+        &self,
+        path: &str,
+        columns: Option<&[&str]>,
+    ) -> Result<impl futures::Stream<Item = Result<RecordBatch>> + Send + 'static> {
+        let pq = {
+            let path = path.to_string();
+            move |source| Error::Parquet {
+                path: path.clone(),
+                source,
+            }
+        };
+        let reader = ObjectReader::new(self.store.clone(), Path::from(path));
+        let mut builder =
+            ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
+                .await
+                .map_err(pq.clone())?
+                .with_batch_size(64 * 1024);
+        if let Some(cols) = columns {
+            let schema = builder.parquet_schema();
+            let indices: Vec<usize> = (0..schema.num_columns())
+                .filter(|i| cols.contains(&schema.column(*i).name()))
+                .collect();
+            let mask = datafusion::parquet::arrow::ProjectionMask::leaves(schema, indices);
+            builder = builder.with_projection(mask);
+        }
+        let stream = builder.build().map_err(pq.clone())?;
+        Ok(stream.map(move |r| r.map_err(pq.clone())))
+    }
+
+    /// All batches of one file (for small tables).
+    pub async fn read_all(&self, path: &str, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
+        self.read_parquet(path, columns).await?.try_collect().await
+    }
+}

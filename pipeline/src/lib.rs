@@ -1,0 +1,21 @@
+//! firecredit: fire-safety credit scoring and risk analytics for Guangdong's fire-enforcement
+//! reform (关于深化消防执法改革的实施意见).
+//!
+//! # Layout
+//! - [`contract`]: the data contract in code: sources, fields, value parsing, USCC, rule tables.
+//! - [`ingest`]: inbox files (CSV/GBK, NDJSON, Parquet) → validated, de-duplicated Parquet
+//!   tables in the lake, with quarantine and per-file accounting.
+//! - [`lake`]: object-store access, Parquet I/O and the snapshot commit.
+//! - [`generate`]: a synthetic province with a planted fire model, for samples and benchmarks.
+//! - [`cli`]: one module per subcommand of the `firecredit` binary.
+//!
+//! Data flows one way: inbox → `ingest` → lake tables → (scoring stages) → published runs.
+
+pub mod cli;
+pub mod contract;
+pub mod error;
+pub mod generate;
+pub mod ingest;
+pub mod lake;
+
+pub use error::{Error, Result};
