@@ -1,1 +1,5 @@
+//! Integration tests: the real `firecredit` binary on `data-samples/` and on small hand-made
+//! inboxes; lake tables are read back with the library.
 
+mod helpers;
+mod ingest;
