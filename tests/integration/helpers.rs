@@ -10,7 +10,10 @@ use datafusion::arrow::datatypes::Int64Type;
 use firecredit::lake::Lake;
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace")
+        .to_path_buf()
 }
 
 pub fn samples(name: &str) -> PathBuf {
@@ -27,7 +30,13 @@ pub fn firecredit(args: &[&str]) -> Output {
 }
 
 pub fn ingest(inbox: &Path, lake: &Path) -> Output {
-    firecredit(&["ingest", "--inbox", inbox.to_str().unwrap(), "--lake", lake.to_str().unwrap()])
+    firecredit(&[
+        "ingest",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+    ])
 }
 
 pub fn assert_ok(out: &Output) {
@@ -40,7 +49,10 @@ pub fn assert_ok(out: &Output) {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// A whole lake table as one batch (empty batch for a table without files).
@@ -58,18 +70,33 @@ pub fn table(lake: &Path, name: &str) -> Option<RecordBatch> {
 }
 
 pub fn snapshot(lake: &Path) -> firecredit::lake::Snapshot {
-    runtime().block_on(async { Lake::open(lake.to_str().unwrap()).unwrap().snapshot().await.unwrap() })
+    runtime().block_on(async {
+        Lake::open(lake.to_str().unwrap())
+            .unwrap()
+            .snapshot()
+            .await
+            .unwrap()
+    })
 }
 
 pub fn strings(b: &RecordBatch, col: &str) -> Vec<Option<String>> {
-    let c = b.column_by_name(col).unwrap_or_else(|| panic!("column {col}"));
-    c.as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
+    let c = b
+        .column_by_name(col)
+        .unwrap_or_else(|| panic!("column {col}"));
+    c.as_string::<i32>()
+        .iter()
+        .map(|s| s.map(str::to_string))
+        .collect()
 }
 
 pub fn ints(b: &RecordBatch, col: &str) -> Vec<Option<i64>> {
-    let c = b.column_by_name(col).unwrap_or_else(|| panic!("column {col}"));
+    let c = b
+        .column_by_name(col)
+        .unwrap_or_else(|| panic!("column {col}"));
     let a = c.as_primitive::<Int64Type>();
-    (0..a.len()).map(|i| (!a.is_null(i)).then(|| a.value(i))).collect()
+    (0..a.len())
+        .map(|i| (!a.is_null(i)).then(|| a.value(i)))
+        .collect()
 }
 
 /// One quality row per file: file → (status, read, accepted, quarantined, superseded, released).
@@ -77,10 +104,16 @@ pub fn quality(lake: &Path) -> BTreeMap<String, (String, i64, i64, i64, i64, i64
     let q = table(lake, "quality").expect("quality table");
     let files = strings(&q, "file");
     let status = strings(&q, "status");
-    let cols: Vec<Vec<Option<i64>>> = ["rows_read", "rows_accepted", "rows_quarantined", "rows_superseded", "rows_released"]
-        .iter()
-        .map(|c| ints(&q, c))
-        .collect();
+    let cols: Vec<Vec<Option<i64>>> = [
+        "rows_read",
+        "rows_accepted",
+        "rows_quarantined",
+        "rows_superseded",
+        "rows_released",
+    ]
+    .iter()
+    .map(|c| ints(&q, c))
+    .collect();
     (0..q.num_rows())
         .map(|i| {
             (
@@ -111,15 +144,24 @@ pub fn inbox(dir: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
 
 /// The table's rows as sorted text lines, lineage columns included: equal lakes give equal lines.
 pub fn table_lines(lake: &Path, name: &str) -> Vec<String> {
-    let Some(b) = table(lake, name) else { return vec![] };
+    let Some(b) = table(lake, name) else {
+        return vec![];
+    };
     let opts = datafusion::arrow::util::display::FormatOptions::default();
     let fmts: Vec<_> = b
         .columns()
         .iter()
-        .map(|c| datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+        .map(|c| {
+            datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()
+        })
         .collect();
     let mut lines: Vec<String> = (0..b.num_rows())
-        .map(|i| fmts.iter().map(|f| f.value(i).to_string()).collect::<Vec<_>>().join("|"))
+        .map(|i| {
+            fmts.iter()
+                .map(|f| f.value(i).to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
         .collect();
     lines.sort();
     lines

@@ -19,9 +19,17 @@ fn sample_inbox_accounts_for_every_row_of_every_file() {
     assert_eq!(quality.len(), 8, "one quality row per file: {quality:?}");
     for (file, (status, read, accepted, quarantined, superseded, _)) in &quality {
         assert_eq!(status, "ok", "{file}");
-        assert_eq!(*read, accepted + quarantined + superseded, "identity for {file}");
+        assert_eq!(
+            *read,
+            accepted + quarantined + superseded,
+            "identity for {file}"
+        );
         let source = file.split('/').next().unwrap();
-        assert_eq!(*read, truth["rows"][source].as_i64().unwrap(), "{file} rows read");
+        assert_eq!(
+            *read,
+            truth["rows"][source].as_i64().unwrap(),
+            "{file} rows read"
+        );
         assert_eq!(*quarantined, 0, "the clean sample has no defects: {file}");
         let planted = truth["superseded"][source].as_i64().unwrap_or(0);
         assert_eq!(*superseded, planted, "{file} superseded");
@@ -40,7 +48,12 @@ fn dirty_inbox_quarantines_each_defect_with_its_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let out = ingest(&samples("dirty"), &lake);
-    assert_eq!(out.status.code(), Some(3), "unreadable files give exit 3: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "unreadable files give exit 3: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("registry_without_grid.csv"), "{stderr}");
 
@@ -49,7 +62,8 @@ fn dirty_inbox_quarantines_each_defect_with_its_reason() {
     for (s, r) in strings(&q, "source").into_iter().zip(strings(&q, "reason")) {
         *got.entry((s.unwrap(), r.unwrap())).or_default() += 1;
     }
-    let expected_text = std::fs::read_to_string(samples("dirty").join("expected_quarantine.csv")).unwrap();
+    let expected_text =
+        std::fs::read_to_string(samples("dirty").join("expected_quarantine.csv")).unwrap();
     let expected: BTreeMap<(String, String), i64> = expected_text
         .lines()
         .skip(1)
@@ -59,19 +73,27 @@ fn dirty_inbox_quarantines_each_defect_with_its_reason() {
         })
         .collect();
     assert_eq!(got, expected);
-    let reasons: std::collections::BTreeSet<&str> = expected.keys().map(|(_, r)| r.as_str()).collect();
-    assert_eq!(reasons.len(), 8, "every contract reason is exercised: {reasons:?}");
+    let reasons: std::collections::BTreeSet<&str> =
+        expected.keys().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        reasons.len(),
+        8,
+        "every contract reason is exercised: {reasons:?}"
+    );
 
     // Quarantine rows keep file, line and the raw row.
     let files = strings(&q, "file");
     let lines = ints(&q, "line");
     let raws = strings(&q, "raw");
-    assert!(files.iter().all(|f| f.as_deref().is_some_and(|f| f.contains('/'))));
+    assert!(files
+        .iter()
+        .all(|f| f.as_deref().is_some_and(|f| f.contains('/'))));
     assert!(lines.iter().all(|l| l.unwrap() >= 1));
     assert!(raws.iter().all(|r| !r.as_deref().unwrap().is_empty()));
 
     let quality = quality(&lake);
-    let failed_text = std::fs::read_to_string(samples("dirty").join("expected_failed.csv")).unwrap();
+    let failed_text =
+        std::fs::read_to_string(samples("dirty").join("expected_failed.csv")).unwrap();
     for line in failed_text.lines().skip(1) {
         let f: Vec<&str> = line.splitn(3, ',').collect();
         let (status, read, ..) = &quality[f[0]];
@@ -79,9 +101,16 @@ fn dirty_inbox_quarantines_each_defect_with_its_reason() {
     }
     let msg = table(&lake, "quality").unwrap();
     let messages = strings(&msg, "message");
-    assert!(messages.iter().flatten().any(|m| m.contains("required column(s) missing: grid_id")));
+    assert!(messages
+        .iter()
+        .flatten()
+        .any(|m| m.contains("required column(s) missing: grid_id")));
     for (file, (status, read, accepted, quarantined, superseded, _)) in &quality {
-        assert_eq!(*read, accepted + quarantined + superseded, "identity for {file} ({status})");
+        assert_eq!(
+            *read,
+            accepted + quarantined + superseded,
+            "identity for {file} ({status})"
+        );
     }
     // The other files went in.
     assert_eq!(table(&lake, "units").unwrap().num_rows(), 400);
@@ -97,7 +126,17 @@ fn ingesting_the_same_inbox_again_changes_nothing_and_two_lakes_agree() {
     assert_ok(&again);
     assert_eq!(snapshot(&a), before, "re-ingest commits nothing");
     assert_ok(&ingest(&samples("inbox"), &b));
-    for t in ["units", "inspections", "violations", "complaints", "incidents", "iot_events", "credit_actions", "inspectors", "quality"] {
+    for t in [
+        "units",
+        "inspections",
+        "violations",
+        "complaints",
+        "incidents",
+        "iot_events",
+        "credit_actions",
+        "inspectors",
+        "quality",
+    ] {
         let (la, lb) = (table_lines(&a, t), table_lines(&b, t));
         assert!(!la.is_empty(), "{t} has rows");
         assert_eq!(la, lb, "{t} identical in both lakes");
@@ -110,7 +149,10 @@ fn gbk_names_round_trip_exactly() {
     let lake = tmp.path().join("lake");
     assert_ok(&ingest(&samples("inbox"), &lake));
     let bytes = std::fs::read(samples("inbox").join("units/units.csv")).unwrap();
-    assert!(std::str::from_utf8(&bytes).is_err(), "the sample registry really is GBK");
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the sample registry really is GBK"
+    );
     let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
     assert!(!bad);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
@@ -128,7 +170,10 @@ fn gbk_names_round_trip_exactly() {
         .map(|(i, n)| (i.unwrap(), n.unwrap()))
         .collect();
     assert_eq!(got, expected);
-    assert!(got.values().any(|n| n.contains("天河")), "Chinese district names survive");
+    assert!(
+        got.values().any(|n| n.contains("天河")),
+        "Chinese district names survive"
+    );
 }
 
 const UNITS_HEADER: &str = "unit_id,name,grid_id,updated_at\n";
@@ -138,17 +183,30 @@ fn the_same_id_again_is_an_update_ordered_by_updated_at() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let first = format!("{UNITS_HEADER}U1,甲,G1,2026-01-02T00:00:00+08:00\nU2,乙,G1,\n");
-    assert_ok(&ingest(&inbox(tmp.path(), "d1", &[("units/a.csv", first.as_bytes())]), &lake));
+    assert_ok(&ingest(
+        &inbox(tmp.path(), "d1", &[("units/a.csv", first.as_bytes())]),
+        &lake,
+    ));
     // An older version arrives later: superseded.
     let older = format!("{UNITS_HEADER}U1,旧,G1,2026-01-01T00:00:00+08:00\n");
-    assert_ok(&ingest(&inbox(tmp.path(), "d2", &[("units/a.csv", older.as_bytes())]), &lake));
+    assert_ok(&ingest(
+        &inbox(tmp.path(), "d2", &[("units/a.csv", older.as_bytes())]),
+        &lake,
+    ));
     let q = quality(&lake);
     assert_eq!(q["units/a.csv"].4, 1, "the older row is superseded: {q:?}");
     // A newer version, and U2 again without updated_at (later wins), in two files of one ingest.
     let newer = format!("{UNITS_HEADER}U1,新,G1,2026-01-03T00:00:00+08:00\nU2,乙二,G1,\n");
     let newest = format!("{UNITS_HEADER}U2,乙三,G2,\n");
     assert_ok(&ingest(
-        &inbox(tmp.path(), "d3", &[("units/b.csv", newer.as_bytes()), ("units/c.csv", newest.as_bytes())]),
+        &inbox(
+            tmp.path(),
+            "d3",
+            &[
+                ("units/b.csv", newer.as_bytes()),
+                ("units/c.csv", newest.as_bytes()),
+            ],
+        ),
         &lake,
     ));
     let units = table(&lake, "units").unwrap();
@@ -157,9 +215,16 @@ fn the_same_id_again_is_an_update_ordered_by_updated_at() {
         .zip(strings(&units, "name"))
         .map(|(i, n)| (i.unwrap(), n.unwrap()))
         .collect();
-    assert_eq!(got, BTreeMap::from([("U1".into(), "新".into()), ("U2".into(), "乙三".into())]));
+    assert_eq!(
+        got,
+        BTreeMap::from([("U1".into(), "新".into()), ("U2".into(), "乙三".into())])
+    );
     let q = quality(&lake);
-    assert_eq!((q["units/b.csv"].2, q["units/b.csv"].4), (1, 1), "b.csv: U1 accepted, U2 superseded by c.csv");
+    assert_eq!(
+        (q["units/b.csv"].2, q["units/b.csv"].4),
+        (1, 1),
+        "b.csv: U1 accepted, U2 superseded by c.csv"
+    );
     assert_eq!((q["units/c.csv"].2, q["units/c.csv"].4), (1, 0));
 }
 
@@ -170,24 +235,48 @@ fn unknown_unit_rows_are_released_when_their_unit_arrives() {
     let units = format!("{UNITS_HEADER}U1,甲,G1,\n");
     let violations = "violation_id,inspection_id,unit_id,code,found_on\nV1,I1,U1,V103,2026-01-05\nV2,I1,U7,V101,2026-01-05\n";
     assert_ok(&ingest(
-        &inbox(tmp.path(), "d1", &[("units/u.csv", units.as_bytes()), ("violations/v.csv", violations.as_bytes())]),
+        &inbox(
+            tmp.path(),
+            "d1",
+            &[
+                ("units/u.csv", units.as_bytes()),
+                ("violations/v.csv", violations.as_bytes()),
+            ],
+        ),
         &lake,
     ));
     let q = table(&lake, "quarantine").unwrap();
-    assert_eq!(strings(&q, "reason"), vec![Some("unknown_unit".to_string())]);
+    assert_eq!(
+        strings(&q, "reason"),
+        vec![Some("unknown_unit".to_string())]
+    );
     assert_eq!(table(&lake, "violations").unwrap().num_rows(), 1);
 
     let late = format!("{UNITS_HEADER}U7,后到单位,G1,\n");
-    assert_ok(&ingest(&inbox(tmp.path(), "d2", &[("units/late.csv", late.as_bytes())]), &lake));
+    assert_ok(&ingest(
+        &inbox(tmp.path(), "d2", &[("units/late.csv", late.as_bytes())]),
+        &lake,
+    ));
     let v = table(&lake, "violations").unwrap();
     let mut ids: Vec<_> = strings(&v, "violation_id").into_iter().flatten().collect();
     ids.sort();
     assert_eq!(ids, vec!["V1", "V2"]);
     let q = table(&lake, "quarantine").unwrap();
-    assert_eq!(ints(&q, "released_in"), vec![Some(2)], "the quarantine row records its release");
+    assert_eq!(
+        ints(&q, "released_in"),
+        vec![Some(2)],
+        "the quarantine row records its release"
+    );
     let quality = quality(&lake);
-    assert_eq!(quality["units/late.csv"].5, 1, "released rows are credited to the file that brought the unit");
-    assert_eq!(quality["violations/v.csv"], ("ok".into(), 2, 1, 1, 0, 0), "the first file's counts stay as read");
+    assert_eq!(
+        quality["units/late.csv"].5, 1,
+        "released rows are credited to the file that brought the unit"
+    );
+    assert_eq!(
+        quality["violations/v.csv"],
+        ("ok".into(), 2, 1, 1, 0, 0),
+        "the first file's counts stay as read"
+    );
 }
 
 #[test]
@@ -206,12 +295,25 @@ fn typed_parquet_input_reads_like_its_text() {
     for col in ["unit_id", "name", "uscc", "use_type", "district_code"] {
         assert_eq!(strings(&ua, col), strings(&ub, col), "{col}");
     }
-    for col in ["opened_on", "updated_at", "key_unit", "floor_area_m2", "build_year"] {
-        assert_eq!(ua.column_by_name(col).unwrap(), ub.column_by_name(col).unwrap(), "{col}");
+    for col in [
+        "opened_on",
+        "updated_at",
+        "key_unit",
+        "floor_area_m2",
+        "build_year",
+    ] {
+        assert_eq!(
+            ua.column_by_name(col).unwrap(),
+            ub.column_by_name(col).unwrap(),
+            "{col}"
+        );
     }
     let q = table(&b, "quality").unwrap();
     let warnings = strings(&q, "warnings");
-    assert!(warnings[0].as_deref().unwrap().contains("_ingest"), "extra lineage columns are reported: {warnings:?}");
+    assert!(
+        warnings[0].as_deref().unwrap().contains("_ingest"),
+        "extra lineage columns are reported: {warnings:?}"
+    );
 }
 
 #[test]
@@ -237,14 +339,22 @@ fn encodings_and_formats_of_one_source_agree() {
     let mut first: Option<Vec<String>> = None;
     for (k, (name, bytes)) in variants.iter().enumerate() {
         let lake = tmp.path().join(format!("lake{k}"));
-        assert_ok(&ingest(&inbox(tmp.path(), &format!("in{k}"), &[(name, bytes)]), &lake));
+        assert_ok(&ingest(
+            &inbox(tmp.path(), &format!("in{k}"), &[(name, bytes)]),
+            &lake,
+        ));
         let t = table(&lake, "inspectors").unwrap();
         assert_eq!(t.num_rows(), 2, "variant {k}");
         let lines: Vec<String> = table_lines(&lake, "inspectors")
             .into_iter()
             .map(|l| l.rsplitn(3, '|').nth(2).unwrap().to_string())
             .collect();
-        assert!(lines[0].contains("陈志强") && lines[0].contains("[U1, U2]") && lines[0].contains("true"), "{lines:?}");
+        assert!(
+            lines[0].contains("陈志强")
+                && lines[0].contains("[U1, U2]")
+                && lines[0].contains("true"),
+            "{lines:?}"
+        );
         match &first {
             None => first = Some(lines),
             Some(f) => assert_eq!(&lines, f, "variant {k}"),

@@ -63,7 +63,8 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         dirty: args.dirty,
     };
     let started = std::time::Instant::now();
-    let summary = generate(&opts).with_context(|| format!("generating into {}", opts.out.display()))?;
+    let summary =
+        generate(&opts).with_context(|| format!("generating into {}", opts.out.display()))?;
     for (source, rows) in &summary.rows {
         tracing::info!(source = %source, rows, "written");
     }

@@ -66,5 +66,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Parses a `YYYY-MM-DD` local date into days since 1970-01-01.
 pub(crate) fn parse_as_of(text: &str) -> Result<i32, String> {
-    crate::contract::values::parse_date(text).ok_or_else(|| format!("`{text}` is not a valid YYYY-MM-DD date"))
+    crate::contract::values::parse_date(text)
+        .ok_or_else(|| format!("`{text}` is not a valid YYYY-MM-DD date"))
 }

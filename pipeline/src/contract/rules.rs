@@ -14,9 +14,18 @@ pub const DEFAULT_VERSION: &str = "gd-2026.1";
 
 /// The four tables, in the fixed order in which their bytes are hashed.
 pub const TABLES: [(&str, &str); 4] = [
-    ("violations.csv", include_str!("../../../sql/rules/violations.csv")),
-    ("bonuses.csv", include_str!("../../../sql/rules/bonuses.csv")),
-    ("classes.csv", include_str!("../../../sql/rules/classes.csv")),
+    (
+        "violations.csv",
+        include_str!("../../../sql/rules/violations.csv"),
+    ),
+    (
+        "bonuses.csv",
+        include_str!("../../../sql/rules/bonuses.csv"),
+    ),
+    (
+        "classes.csv",
+        include_str!("../../../sql/rules/classes.csv"),
+    ),
     (
         "hazard_elements.csv",
         include_str!("../../../sql/rules/hazard_elements.csv"),
@@ -140,20 +149,32 @@ impl RuleSet {
                 return Err(bad("violations.csv", format!("code {} twice", v.code)));
             }
             if !classes.contains(v.class.as_str()) {
-                return Err(bad("violations.csv", format!("{}: unknown class {}", v.code, v.class)));
+                return Err(bad(
+                    "violations.csv",
+                    format!("{}: unknown class {}", v.code, v.class),
+                ));
             }
             if let Some(e) = &v.hazard_element {
                 if !elements.contains(e.as_str()) {
-                    return Err(bad("violations.csv", format!("{}: unknown element {e}", v.code)));
+                    return Err(bad(
+                        "violations.csv",
+                        format!("{}: unknown element {e}", v.code),
+                    ));
                 }
             }
             if v.points < 0 {
-                return Err(bad("violations.csv", format!("{}: negative points", v.code)));
+                return Err(bad(
+                    "violations.csv",
+                    format!("{}: negative points", v.code),
+                ));
             }
         }
         for code in PIPELINE_CODES {
             if !seen.contains(code) {
-                return Err(bad("violations.csv", format!("pipeline code {code} missing")));
+                return Err(bad(
+                    "violations.csv",
+                    format!("pipeline code {code} missing"),
+                ));
             }
         }
         for b in &self.bonuses {
@@ -163,12 +184,18 @@ impl RuleSet {
         }
         for c in &self.classes {
             if c.window_days <= 0 || c.repair_min_days < 0 {
-                return Err(bad("classes.csv", format!("{}: window or repair days", c.class)));
+                return Err(bad(
+                    "classes.csv",
+                    format!("{}: window or repair days", c.class),
+                ));
             }
         }
         for e in &self.hazard_elements {
             if e.kind != "direct" && e.kind != "comprehensive" {
-                return Err(bad("hazard_elements.csv", format!("{}: kind {}", e.element, e.kind)));
+                return Err(bad(
+                    "hazard_elements.csv",
+                    format!("{}: kind {}", e.element, e.kind),
+                ));
             }
         }
         Ok(())
@@ -211,7 +238,10 @@ mod tests {
         assert!(!r.is_provider_violation_code("V999"));
         assert!(r.is_bonus_code("B05"));
         let v111 = r.violations.iter().find(|v| v.code == "V111").unwrap();
-        assert_eq!((v111.points, v111.hazard_element.as_deref()), (200, Some("D01")));
+        assert_eq!(
+            (v111.points, v111.hazard_element.as_deref()),
+            (200, Some("D01"))
+        );
         assert!(r.violations.iter().find(|v| v.code == "F3").unwrap().veto);
         assert_eq!(r.sha256.len(), 64);
     }
@@ -222,7 +252,11 @@ mod tests {
         for (name, text) in TABLES {
             std::fs::write(dir.path().join(name), text).unwrap();
         }
-        std::fs::write(dir.path().join("classes.csv"), "class,window_days\nminor,ninety\n").unwrap();
+        std::fs::write(
+            dir.path().join("classes.csv"),
+            "class,window_days\nminor,ninety\n",
+        )
+        .unwrap();
         let err = RuleSet::from_dir(dir.path()).unwrap_err().to_string();
         assert!(err.contains("classes.csv"), "{err}");
     }

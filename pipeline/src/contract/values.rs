@@ -102,7 +102,8 @@ pub fn parse_date(t: &str) -> Option<i32> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let date = NaiveDate::from_ymd_opt(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..])?)?;
+    let date =
+        NaiveDate::from_ymd_opt(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..])?)?;
     Some((date - epoch()).num_days() as i32)
 }
 
@@ -203,7 +204,10 @@ mod tests {
         assert_eq!(parse_date("2026-2-3"), None);
         assert_eq!(parse_date("2026/02/03"), None);
         assert_eq!(parse_date("20260203"), None);
-        assert_eq!(parse(Kind::Date, "2026-13-01").unwrap_err(), Reason::ParseError);
+        assert_eq!(
+            parse(Kind::Date, "2026-13-01").unwrap_err(),
+            Reason::ParseError
+        );
         assert_eq!(format_date(day("2025-12-31")), "2025-12-31");
     }
 
@@ -212,9 +216,18 @@ mod tests {
         let utc_midnight = i64::from(day("2026-03-01")) * 86_400 * MICROS;
         assert_eq!(parse_timestamp("2026-03-01T00:00Z"), Some(utc_midnight));
         assert_eq!(parse_timestamp("2026-03-01 08:00"), Some(utc_midnight));
-        assert_eq!(parse_timestamp("2026-03-01T08:00:00+08:00"), Some(utc_midnight));
-        assert_eq!(parse_timestamp("2026-03-01T09:30:00+0930"), Some(utc_midnight));
-        assert_eq!(parse_timestamp("2026-02-28T19:00:00-05:00"), Some(utc_midnight));
+        assert_eq!(
+            parse_timestamp("2026-03-01T08:00:00+08:00"),
+            Some(utc_midnight)
+        );
+        assert_eq!(
+            parse_timestamp("2026-03-01T09:30:00+0930"),
+            Some(utc_midnight)
+        );
+        assert_eq!(
+            parse_timestamp("2026-02-28T19:00:00-05:00"),
+            Some(utc_midnight)
+        );
         assert_eq!(
             parse_timestamp("2026-03-01T00:00:00.25Z"),
             Some(utc_midnight + 250_000)
@@ -252,7 +265,14 @@ mod tests {
 
     #[test]
     fn booleans_enums_lists_and_numbers() {
-        for (t, v) in [("是", true), ("否", false), ("Y", true), ("n", false), ("TRUE", true), ("0", false)] {
+        for (t, v) in [
+            ("是", true),
+            ("否", false),
+            ("Y", true),
+            ("n", false),
+            ("TRUE", true),
+            ("0", false),
+        ] {
             assert_eq!(parse(Kind::Bool, t), Ok(Value::Bool(v)), "{t}");
         }
         assert_eq!(parse(Kind::Bool, "yes"), Err(Reason::BadEnum));
@@ -261,7 +281,10 @@ mod tests {
             parse(Kind::Enum(super::super::USE_TYPES), " Hotel "),
             Ok(Value::Str("hotel".into()))
         );
-        assert_eq!(parse(Kind::Enum(super::super::USE_TYPES), "motel"), Err(Reason::BadEnum));
+        assert_eq!(
+            parse(Kind::Enum(super::super::USE_TYPES), "motel"),
+            Err(Reason::BadEnum)
+        );
         assert_eq!(
             parse(Kind::List, " I001; I007 ;"),
             Ok(Value::List(vec!["I001".into(), "I007".into()]))
@@ -270,6 +293,9 @@ mod tests {
         assert_eq!(parse(Kind::Float, "1e3"), Ok(Value::Float(1000.0)));
         assert_eq!(parse(Kind::Float, "NaN"), Err(Reason::ParseError));
         assert_eq!(parse(Kind::Int, "3.5"), Err(Reason::ParseError));
-        assert_eq!(parse(Kind::Uscc, "914403001922038217"), Err(Reason::BadUscc));
+        assert_eq!(
+            parse(Kind::Uscc, "914403001922038217"),
+            Err(Reason::BadUscc)
+        );
     }
 }

@@ -46,7 +46,13 @@ fn ts_utc(ts: i64) -> String {
     let secs = ts.div_euclid(1_000_000);
     let day = secs.div_euclid(86_400) as i32;
     let s = secs.rem_euclid(86_400);
-    format!("{}T{:02}:{:02}:{:02}Z", date(day), s / 3600, s % 3600 / 60, s % 60)
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date(day),
+        s / 3600,
+        s % 3600 / 60,
+        s % 60
+    )
 }
 
 fn b(v: bool) -> String {
@@ -102,7 +108,10 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
     let inspectors = &roster.active[u.district];
     let two_inspectors = |rng: &mut rand_chacha::ChaCha8Rng| -> String {
         if inspectors.len() < 2 {
-            return inspectors.first().cloned().unwrap_or_else(|| "P0000".into());
+            return inspectors
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "P0000".into());
         }
         let a = rng.random_range(0..inspectors.len());
         let mut b2 = rng.random_range(0..inspectors.len() - 1);
@@ -128,8 +137,17 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         let kind = if day < u.opened_on + 30 && rng.random::<f64>() < 0.5 {
             "pre_opening"
         } else {
-            ["random", "random", "key", "complaint", "follow_up", "campaign"]
-                [pick_weighted(&mut rng, [4.0, 2.0, if u.key_unit { 3.0 } else { 0.0 }, 1.0, 1.0, 0.5].into_iter())]
+            [
+                "random",
+                "random",
+                "key",
+                "complaint",
+                "follow_up",
+                "campaign",
+            ][pick_weighted(
+                &mut rng,
+                [4.0, 2.0, if u.key_unit { 3.0 } else { 0.0 }, 1.0, 1.0, 0.5].into_iter(),
+            )]
         };
         let r: f64 = rng.random();
         let outcome = if r < 0.03 {
@@ -234,13 +252,23 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         }
         out.complaints.push(vec![
             format!("{}-C{k:03}", u.id),
-            if rng.random::<f64>() < 0.05 { String::new() } else { u.id.clone() },
+            if rng.random::<f64>() < 0.05 {
+                String::new()
+            } else {
+                u.id.clone()
+            },
             u.grid.clone(),
             ts_plain_local(ts),
-            ["96119", "app", "wechat", "hotline", "other"][pick_weighted(&mut rng, [3.0, 2.0, 2.0, 1.0, 0.3].into_iter())].into(),
+            ["96119", "app", "wechat", "hotline", "other"]
+                [pick_weighted(&mut rng, [3.0, 2.0, 2.0, 1.0, 0.3].into_iter())]
+            .into(),
             CATEGORIES[rng.random_range(0..CATEGORIES.len())].into(),
             verified.map(b).unwrap_or_default(),
-            format!("1{}{:09}", [3, 5, 8][rng.random_range(0..3)], rng.random_range(0..1_000_000_000u64)),
+            format!(
+                "1{}{:09}",
+                [3, 5, 8][rng.random_range(0..3)],
+                rng.random_range(0..1_000_000_000u64)
+            ),
         ]);
     }
 
@@ -251,12 +279,19 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
     if connected {
         let mut systems: Vec<&str> = Vec::new();
         if u.alarm {
-            systems.extend(std::iter::repeat_n("auto_alarm", 1 + (u.floor_area > 3000.0) as usize + (u.floor_area > 20000.0) as usize));
+            systems.extend(std::iter::repeat_n(
+                "auto_alarm",
+                1 + (u.floor_area > 3000.0) as usize + (u.floor_area > 20000.0) as usize,
+            ));
         }
         if u.sprinkler {
             systems.push("sprinkler");
         }
-        for (p, s) in [(0.5, "hydrant"), (0.4, "electrical"), (0.2, "smoke_exhaust")] {
+        for (p, s) in [
+            (0.5, "hydrant"),
+            (0.4, "electrical"),
+            (0.2, "smoke_exhaust"),
+        ] {
             if rng.random::<f64>() < p {
                 systems.push(s);
             }
@@ -270,13 +305,19 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             let per_year = |r: f64| r * span / (365.0 * DAY_US as f64);
             let episodes = |rng: &mut rand_chacha::ChaCha8Rng, rate: f64| -> Vec<i64> {
                 let n = (per_year(rate) * (0.5 + rng.random::<f64>())).round() as usize;
-                let mut v: Vec<i64> = (0..n).map(|_| start_us + (rng.random::<f64>() * span) as i64).collect();
+                let mut v: Vec<i64> = (0..n)
+                    .map(|_| start_us + (rng.random::<f64>() * span) as i64)
+                    .collect();
                 v.sort_unstable();
                 v
             };
             for at in episodes(&mut rng, 4.0 * (-0.3 * q).exp()) {
                 events.push((at, "alarm", String::new()));
-                events.push((at + rng.random_range(30..1800) * 1_000_000, "ack", String::new()));
+                events.push((
+                    at + rng.random_range(30..1800) * 1_000_000,
+                    "ack",
+                    String::new(),
+                ));
                 alarms.push(at);
             }
             let long = (-0.7 * q).exp();
@@ -301,7 +342,11 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
                 for at in episodes(&mut rng, 0.8 * long) {
                     let hours = (normal(&mut rng) * 1.2 + 2.5 - 0.5 * q).exp().min(2000.0);
                     let end = at + (hours * 3.6e9) as i64;
-                    events.push((at, "pressure_low", format!("{:.2}", rng.random_range(0.05..0.25))));
+                    events.push((
+                        at,
+                        "pressure_low",
+                        format!("{:.2}", rng.random_range(0.05..0.25)),
+                    ));
                     if end < end_us {
                         events.push((end, "restore", format!("{:.2}", rng.random_range(0.3..0.6))));
                     }
@@ -309,7 +354,11 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             }
             // A stray closing event with nothing open: the contract says it is ignored.
             if rng.random::<f64>() < 0.1 {
-                events.push((start_us + (rng.random::<f64>() * span) as i64, "online", String::new()));
+                events.push((
+                    start_us + (rng.random::<f64>() * span) as i64,
+                    "online",
+                    String::new(),
+                ));
             }
             events.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
             for (at, event, value) in events {
@@ -339,12 +388,22 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         let cut_us = local_ts(cutoff + 1, 0);
         let year_ago = cutoff - 365;
         let h = History {
-            violations_365: violations.iter().filter(|v| v.found > year_ago && v.found <= cutoff).count() as f64,
+            violations_365: violations
+                .iter()
+                .filter(|v| v.found > year_ago && v.found <= cutoff)
+                .count() as f64,
             unrectified: violations
                 .iter()
-                .filter(|v| v.found <= cutoff && v.found > cutoff - 1095 && v.rectified.is_none_or(|r| r > cutoff))
+                .filter(|v| {
+                    v.found <= cutoff
+                        && v.found > cutoff - 1095
+                        && v.rectified.is_none_or(|r| r > cutoff)
+                })
                 .count() as f64,
-            serious_365: violations.iter().filter(|v| v.serious && v.found > year_ago && v.found <= cutoff).count() as f64,
+            serious_365: violations
+                .iter()
+                .filter(|v| v.serious && v.found > year_ago && v.found <= cutoff)
+                .count() as f64,
             down_hours_365: down
                 .iter()
                 .map(|(a, e)| {
@@ -352,7 +411,10 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
                     ((e - a).max(0) as f64) / 3.6e9
                 })
                 .sum(),
-            verified_complaints_365: complaints.iter().filter(|(d, _)| *d > year_ago && *d <= cutoff).count() as f64,
+            verified_complaints_365: complaints
+                .iter()
+                .filter(|(d, _)| *d > year_ago && *d <= cutoff)
+                .count() as f64,
             prior_fires: fires.iter().filter(|d| **d <= cutoff).count() as f64,
             false_alarms_365: alarms
                 .iter()
@@ -375,11 +437,23 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             continue;
         }
         n_inc += 1;
-        let deaths = if rng.random::<f64>() < 0.01 { rng.random_range(1..4) } else { 0 };
-        let injuries = if rng.random::<f64>() < 0.06 { rng.random_range(1..6) } else { 0 };
+        let deaths = if rng.random::<f64>() < 0.01 {
+            rng.random_range(1..4)
+        } else {
+            0
+        };
+        let injuries = if rng.random::<f64>() < 0.06 {
+            rng.random_range(1..6)
+        } else {
+            0
+        };
         out.incidents.push(vec![
             format!("{}-F{n_inc:02}", u.id),
-            if rng.random::<f64>() < 0.03 { String::new() } else { u.id.clone() },
+            if rng.random::<f64>() < 0.03 {
+                String::new()
+            } else {
+                u.id.clone()
+            },
             u.grid.clone(),
             ts_utc(local_ts(day, rng.random_range(0..86_400))),
             "fire".into(),
@@ -400,7 +474,12 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             u.id.clone(),
             u.grid.clone(),
             ts_utc(*at + 600_000_000),
-            if rng.random::<f64>() < 0.9 { "false_alarm" } else { "other" }.into(),
+            if rng.random::<f64>() < 0.9 {
+                "false_alarm"
+            } else {
+                "other"
+            }
+            .into(),
             "0".into(),
             "0".into(),
             String::new(),
@@ -410,7 +489,12 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
 
     // Credit actions: bonuses for well-run units, repairs and upheld objections.
     let mut k = 0;
-    let mut action = |rng: &mut rand_chacha::ChaCha8Rng, kind: &str, code: &str, ref_id: &str, day: i32| -> Option<Row> {
+    let mut action = |rng: &mut rand_chacha::ChaCha8Rng,
+                      kind: &str,
+                      code: &str,
+                      ref_id: &str,
+                      day: i32|
+     -> Option<Row> {
         if day > f.as_of || day < from {
             return None;
         }
@@ -446,7 +530,13 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
                 out.credit_actions.push(row);
             }
         } else if r < 0.12 && v.rectified.is_some() {
-            let min = if v.serious { 365 } else if v.code >= "V116" { 0 } else { 90 };
+            let min = if v.serious {
+                365
+            } else if v.code >= "V116" {
+                0
+            } else {
+                90
+            };
             let day = v.found + min + rng.random_range(-30..200);
             if let Some(row) = action(&mut rng, "repair", "", &v.id, day) {
                 out.credit_actions.push(row);
@@ -477,7 +567,12 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         b(u.alarm),
         format!("{}", u.investment),
         date(u.opened_on),
-        if u.closed_on.is_some() { "closed" } else { "open" }.into(),
+        if u.closed_on.is_some() {
+            "closed"
+        } else {
+            "open"
+        }
+        .into(),
         format_timestamp_local(updated),
     ]);
     // A registry correction sent later: the same unit_id with a later updated_at.

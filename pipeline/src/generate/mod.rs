@@ -100,20 +100,29 @@ impl Output {
         let header: Vec<&str> = source.fields().iter().map(|f| f.name).collect();
         let sink = match (format, gbk) {
             (_, true) | (Format::Csv, _) => {
-                let mut w = csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, file));
-                w.write_record(&header).map_err(|e| Error::Invalid(e.to_string()))?;
+                let mut w =
+                    csv::WriterBuilder::new().from_writer(BufWriter::with_capacity(1 << 20, file));
+                w.write_record(&header)
+                    .map_err(|e| Error::Invalid(e.to_string()))?;
                 Sink::Csv { w, gbk }
             }
             (Format::Ndjson, _) => Sink::Ndjson(BufWriter::with_capacity(1 << 20, file)),
             (Format::Parquet, _) => {
                 let schema = Arc::new(Schema::new(
-                    header.iter().map(|h| Field::new(*h, DataType::Utf8, true)).collect::<Vec<_>>(),
+                    header
+                        .iter()
+                        .map(|h| Field::new(*h, DataType::Utf8, true))
+                        .collect::<Vec<_>>(),
                 ));
-                let w = ArrowWriter::try_new(file, schema, None).map_err(|source| Error::Parquet {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-                Sink::Parquet { w, rows: Vec::new() }
+                let w =
+                    ArrowWriter::try_new(file, schema, None).map_err(|source| Error::Parquet {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+                Sink::Parquet {
+                    w,
+                    rows: Vec::new(),
+                }
             }
         };
         Ok(Output {
@@ -127,7 +136,8 @@ impl Output {
     /// Writes one row; `bad_bytes` replaces the first cell with raw (mis-encoded) bytes.
     fn write(&mut self, row: &Row, bad_bytes: Option<&[u8]>) -> Result<()> {
         self.rows += 1;
-        let err = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", self.path.display()));
+        let err =
+            |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", self.path.display()));
         match &mut self.sink {
             Sink::Csv { w, gbk } => {
                 let mut rec = csv::ByteRecord::new();
@@ -159,7 +169,9 @@ impl Output {
                     let v = if cell.is_empty() {
                         serde_json::Value::Null
                     } else if f.kind == Kind::List {
-                        cell.split(';').map(|s| serde_json::Value::from(s)).collect()
+                        cell.split(';')
+                            .map(|s| serde_json::Value::from(s))
+                            .collect()
                     } else {
                         serde_json::Value::from(cell.as_str())
                     };
@@ -188,7 +200,8 @@ impl Output {
             Sink::Ndjson(mut w) => w.flush().map_err(io(&path))?,
             Sink::Parquet { mut w, rows } => {
                 if !rows.is_empty() {
-                    w.write(&text_batch(self.source, &rows)).map_err(|e| err(&e))?;
+                    w.write(&text_batch(self.source, &rows))
+                        .map_err(|e| err(&e))?;
                 }
                 w.close().map_err(|e| err(&e))?;
             }
@@ -210,14 +223,24 @@ fn text_batch(source: Source, rows: &[Row]) -> RecordBatch {
         })
         .collect();
     let schema = Arc::new(Schema::new(
-        fields.iter().map(|f| Field::new(f.name, DataType::Utf8, true)).collect::<Vec<_>>(),
+        fields
+            .iter()
+            .map(|f| Field::new(f.name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
     ));
     RecordBatch::try_new(schema, columns).expect("text schema")
 }
 
 /// A defective copy of `row` with the given reason, or `None` when the reason cannot apply to
 /// this source or format. The copy gets a fresh id so that it never touches a good row.
-fn defect(source: Source, row: &Row, reason: Reason, n: u64, format: Format, gbk: bool) -> Option<(Row, Option<Vec<u8>>)> {
+fn defect(
+    source: Source,
+    row: &Row,
+    reason: Reason,
+    n: u64,
+    format: Format,
+    gbk: bool,
+) -> Option<(Row, Option<Vec<u8>>)> {
     let fields = source.fields();
     let mut r = row.clone();
     let idx = |name: &str| source.field_index(name);
@@ -235,7 +258,9 @@ fn defect(source: Source, row: &Row, reason: Reason, n: u64, format: Format, gbk
             bad_bytes = Some(bytes);
         }
         Reason::ParseError => {
-            let i = fields.iter().position(|f| matches!(f.kind, Kind::Date | Kind::Timestamp))?;
+            let i = fields
+                .iter()
+                .position(|f| matches!(f.kind, Kind::Date | Kind::Timestamp))?;
             r[i] = if fields[i].kind == Kind::Date {
                 "2025-02-30".into()
             } else {
@@ -247,7 +272,9 @@ fn defect(source: Source, row: &Row, reason: Reason, n: u64, format: Format, gbk
             r[i] = String::new();
         }
         Reason::BadEnum => {
-            let i = fields.iter().position(|f| matches!(f.kind, Kind::Enum(_) | Kind::Bool))?;
+            let i = fields
+                .iter()
+                .position(|f| matches!(f.kind, Kind::Enum(_) | Kind::Bool))?;
             r[i] = "surprise".into();
         }
         Reason::BadUscc => {
@@ -311,8 +338,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     };
     let mut inspector_rows: Vec<Row> = Vec::new();
     let mut rng = unit_rng(opts.seed, usize::MAX, 4);
-    const SURNAMES: &[&str] = &["陈", "李", "黄", "张", "梁", "刘", "林", "王", "吴", "何", "罗", "郑"];
-    const GIVEN: &[&str] = &["志强", "伟", "敏", "丽华", "建国", "晓东", "嘉欣", "俊杰", "海燕", "国栋"];
+    const SURNAMES: &[&str] = &[
+        "陈", "李", "黄", "张", "梁", "刘", "林", "王", "吴", "何", "罗", "郑",
+    ];
+    const GIVEN: &[&str] = &[
+        "志强", "伟", "敏", "丽华", "建国", "晓东", "嘉欣", "俊杰", "海燕", "国栋",
+    ];
     for (d, members) in per_district.iter().enumerate() {
         let n = (members.len() / 150).max(3);
         for k in 0..n {
@@ -323,7 +354,11 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             }
             let conflicts: Vec<String> = if rng.random::<f64>() < 0.05 && !members.is_empty() {
                 (0..rng.random_range(1..4))
-                    .map(|_| units[members[rng.random_range(0..members.len())]].id.clone())
+                    .map(|_| {
+                        units[members[rng.random_range(0..members.len())]]
+                            .id
+                            .clone()
+                    })
                     .collect()
             } else {
                 vec![]
@@ -373,13 +408,19 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     };
     let mut dirty = Dirty::new(opts.seed, opts.dirty);
     for row in &inspector_rows {
-        dirty.write(outputs.get_mut(&Source::Inspectors).expect("out"), row, format_of(Source::Inspectors), &mut summary)?;
+        dirty.write(
+            outputs.get_mut(&Source::Inspectors).expect("out"),
+            row,
+            format_of(Source::Inspectors),
+            &mut summary,
+        )?;
     }
 
     let truth_dir = out.join("_truth");
     std::fs::create_dir_all(&truth_dir).map_err(io(&truth_dir))?;
     let truth_path = truth_dir.join("fire_truth.csv");
-    let mut truth = csv::Writer::from_path(&truth_path).map_err(|e| Error::Invalid(e.to_string()))?;
+    let mut truth =
+        csv::Writer::from_path(&truth_path).map_err(|e| Error::Invalid(e.to_string()))?;
     truth
         .write_record(["unit_id", "cutoff", "p_fire_365d", "fire_in_365d"])
         .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -393,8 +434,17 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             .par_iter()
             .map(|chunk| {
                 let first = chunk[0].idx;
-                let mut rows: Vec<UnitRows> = chunk.iter().map(|u| history::unit_history(&frame, u, &roster)).collect();
-                let mut iot = Output::create(out, Source::IotEvents, &format!("part-{:05}", first / CHUNK), iot_format.0, iot_format.1)?;
+                let mut rows: Vec<UnitRows> = chunk
+                    .iter()
+                    .map(|u| history::unit_history(&frame, u, &roster))
+                    .collect();
+                let mut iot = Output::create(
+                    out,
+                    Source::IotEvents,
+                    &format!("part-{:05}", first / CHUNK),
+                    iot_format.0,
+                    iot_format.1,
+                )?;
                 let mut d = Dirty::new(opts.seed ^ first as u64, opts.dirty);
                 let mut s = GenerateSummary::default();
                 let mut dups = 0u64;
@@ -410,21 +460,36 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     r.iot = Vec::new();
                 }
                 let n = iot.finish()?;
-                let defects = s.defects.remove(Source::IotEvents.name()).unwrap_or_default();
+                let defects = s
+                    .defects
+                    .remove(Source::IotEvents.name())
+                    .unwrap_or_default();
                 Ok((rows, n, defects, dups))
             })
             .collect();
         for result in results {
             let (rows, n, defects, dups) = result?;
-            *summary.rows.entry(Source::IotEvents.name().into()).or_default() += n;
-            *summary.superseded.entry(Source::IotEvents.name().into()).or_default() += dups;
-            let entry = summary.defects.entry(Source::IotEvents.name().into()).or_default();
+            *summary
+                .rows
+                .entry(Source::IotEvents.name().into())
+                .or_default() += n;
+            *summary
+                .superseded
+                .entry(Source::IotEvents.name().into())
+                .or_default() += dups;
+            let entry = summary
+                .defects
+                .entry(Source::IotEvents.name().into())
+                .or_default();
             for (k, v) in defects {
                 *entry.entry(k).or_default() += v;
             }
             for r in rows {
                 if r.units.len() > 1 {
-                    *summary.superseded.entry(Source::Units.name().into()).or_default() += 1;
+                    *summary
+                        .superseded
+                        .entry(Source::Units.name().into())
+                        .or_default() += 1;
                 }
                 for (s, list) in [
                     (Source::Units, &r.units),
@@ -435,7 +500,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     (Source::CreditActions, &r.credit_actions),
                 ] {
                     for row in list {
-                        dirty.write(outputs.get_mut(&s).expect("out"), row, format_of(s), &mut summary)?;
+                        dirty.write(
+                            outputs.get_mut(&s).expect("out"),
+                            row,
+                            format_of(s),
+                            &mut summary,
+                        )?;
                     }
                 }
                 for (cutoff, p, fire) in &r.truth {
@@ -467,7 +537,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         summary.fire_rate.insert(world::date(*cutoff), rate);
     }
     let path = truth_dir.join("summary.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("summary")).map_err(io(&path))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&summary).expect("summary"))
+        .map_err(io(&path))?;
     Ok(summary)
 }
 
@@ -487,7 +558,13 @@ impl Dirty {
         }
     }
 
-    fn write(&mut self, out: &mut Output, row: &Row, (format, gbk): (Format, bool), summary: &mut GenerateSummary) -> Result<()> {
+    fn write(
+        &mut self,
+        out: &mut Output,
+        row: &Row,
+        (format, gbk): (Format, bool),
+        summary: &mut GenerateSummary,
+    ) -> Result<()> {
         out.write(row, None)?;
         if self.rate <= 0.0 || self.rng.random::<f64>() >= self.rate {
             return Ok(());

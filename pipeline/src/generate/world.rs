@@ -56,8 +56,30 @@ pub const USE_TYPES: &[(&str, f64, f64, f64, &str)] = &[
 ];
 
 const NAME_WORDS: &[&str] = &[
-    "华盛", "金源", "永安", "宏达", "粤海", "南方", "珠江", "鹏程", "新世纪", "康乐", "福临", "兴业",
-    "恒通", "富力", "锦绣", "天成", "嘉禾", "广信", "和谐", "骏景", "汇丰", "盛世", "东方", "岭南",
+    "华盛",
+    "金源",
+    "永安",
+    "宏达",
+    "粤海",
+    "南方",
+    "珠江",
+    "鹏程",
+    "新世纪",
+    "康乐",
+    "福临",
+    "兴业",
+    "恒通",
+    "富力",
+    "锦绣",
+    "天成",
+    "嘉禾",
+    "广信",
+    "和谐",
+    "骏景",
+    "汇丰",
+    "盛世",
+    "东方",
+    "岭南",
 ];
 
 pub const CATEGORIES: &[&str] = &[
@@ -101,7 +123,9 @@ pub struct Unit {
 }
 
 pub fn unit_rng(seed: u64, idx: usize, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul((idx as u64).wrapping_add(1)));
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed ^ 0x9E37_79B9_7F4A_7C15u64.wrapping_mul((idx as u64).wrapping_add(1)),
+    );
     rng.set_stream(stream);
     rng
 }
@@ -135,27 +159,44 @@ pub fn grids_per_district(units: usize) -> usize {
 pub fn make_unit(seed: u64, idx: usize, units: usize, start: i32, as_of: i32) -> Unit {
     let mut rng = unit_rng(seed, idx, 1);
     // Bigger cities hold more units.
-    let district = pick_weighted(&mut rng, (0..DISTRICTS.len()).map(|d| if d < 16 { 1.5 } else { 1.0 }));
+    let district = pick_weighted(
+        &mut rng,
+        (0..DISTRICTS.len()).map(|d| if d < 16 { 1.5 } else { 1.0 }),
+    );
     let (code, dname, lon0, lat0) = DISTRICTS[district];
     let g = rng.random_range(0..grids_per_district(units));
     let grid = format!("{code}-G{g:03}");
     // Grid centres scattered around the district centre; units around their grid.
     let mut grng = unit_rng(seed ^ 0xABCD, district * 10_000 + g, 2);
-    let (gx, gy) = (lon0 + normal(&mut grng) * 0.04, lat0 + normal(&mut grng) * 0.04);
+    let (gx, gy) = (
+        lon0 + normal(&mut grng) * 0.04,
+        lat0 + normal(&mut grng) * 0.04,
+    );
     let use_type = pick_weighted(&mut rng, USE_TYPES.iter().map(|u| u.1));
     let (ut, _, crowded_p, _, suffix) = USE_TYPES[use_type];
     let crowded = rng.random::<f64>() < crowded_p;
-    let floor_area = (normal(&mut rng) * 1.1 + if ut == "warehouse" || ut == "factory" { 8.0 } else { 6.5 })
-        .exp()
-        .clamp(20.0, 300_000.0)
-        .round();
+    let floor_area = (normal(&mut rng) * 1.1
+        + if ut == "warehouse" || ut == "factory" {
+            8.0
+        } else {
+            6.5
+        })
+    .exp()
+    .clamp(20.0, 300_000.0)
+    .round();
     let key_unit = floor_area > 5000.0 && rng.random::<f64>() < 0.8
         || (crowded && rng.random::<f64>() < 0.2)
         || ut == "hazmat";
-    let floors_above = ((floor_area / 800.0).sqrt() * (1.0 + rng.random::<f64>())).clamp(1.0, 60.0) as i64;
-    let floors_below = if floors_above > 6 { rng.random_range(0..3) } else { 0 };
+    let floors_above =
+        ((floor_area / 800.0).sqrt() * (1.0 + rng.random::<f64>())).clamp(1.0, 60.0) as i64;
+    let floors_below = if floors_above > 6 {
+        rng.random_range(0..3)
+    } else {
+        0
+    };
     let build_year = 2024 - (rng.random::<f64>().powf(1.5) * 44.0) as i64;
-    let sprinkler = (key_unit || floors_above > 8) && rng.random::<f64>() < 0.9 || rng.random::<f64>() < 0.15;
+    let sprinkler =
+        (key_unit || floors_above > 8) && rng.random::<f64>() < 0.9 || rng.random::<f64>() < 0.15;
     let alarm = key_unit && rng.random::<f64>() < 0.95 || rng.random::<f64>() < 0.3;
     let quality = normal(&mut rng);
     let opened_on = if rng.random::<f64>() < 0.12 {

@@ -104,7 +104,11 @@ impl RowBatchBuilder {
     pub fn new(source: Source) -> Self {
         RowBatchBuilder {
             schema: source.lake_schema(),
-            columns: source.fields().iter().map(|f| Column::new(f.kind)).collect(),
+            columns: source
+                .fields()
+                .iter()
+                .map(|f| Column::new(f.kind))
+                .collect(),
             ingest: Int64Builder::new(),
             file: StringBuilder::new(),
             line: Int64Builder::new(),
@@ -183,7 +187,10 @@ pub fn quarantine_batch(rows: &[QuarantineRow]) -> RecordBatch {
             b.append_value(s);
         }
     }
-    let s: Vec<ArrayRef> = strs.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef).collect();
+    let s: Vec<ArrayRef> = strs
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
+        .collect();
     RecordBatch::try_new(
         quarantine_schema(),
         vec![

@@ -112,10 +112,17 @@ pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
         source,
     };
     if !inbox.is_dir() {
-        return Err(Error::Invalid(format!("inbox {} is not a folder", inbox.display())));
+        return Err(Error::Invalid(format!(
+            "inbox {} is not a folder",
+            inbox.display()
+        )));
     }
     for entry in std::fs::read_dir(inbox).map_err(|e| io(inbox, e))? {
-        let name = entry.map_err(|e| io(inbox, e))?.file_name().to_string_lossy().into_owned();
+        let name = entry
+            .map_err(|e| io(inbox, e))?
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
         if !name.starts_with(['_', '.']) && name.parse::<Source>().is_err() {
             warn!(folder = %name, "inbox folder is not a contract source; ignored");
         }
@@ -130,7 +137,10 @@ pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
         while let Some(d) = stack.pop() {
             for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
                 let path = entry.map_err(|e| io(&d, e))?.path();
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
                 if name.starts_with('.') {
                     continue;
                 }
@@ -218,7 +228,12 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
     }
     let (snapshot, quality, released) = result?;
     lake.commit(&snapshot).await?;
-    info!(version = seq, files = quality.len(), released, "ingest committed");
+    info!(
+        version = seq,
+        files = quality.len(),
+        released,
+        "ingest committed"
+    );
     Ok(IngestReport {
         version: seq,
         committed: true,
@@ -245,28 +260,37 @@ async fn ingest_new(
         ingest: seq,
         batch_rows: opts.batch_rows,
     };
-    let (unit_files, other_files): (Vec<_>, Vec<_>) =
-        files.into_iter().enumerate().partition(|(_, f)| f.source == Source::Units);
+    let (unit_files, other_files): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .enumerate()
+        .partition(|(_, f)| f.source == Source::Units);
 
     // Units first: the registry as it stands after this ingest.
     let old_units = read_ids(lake, base, Source::Units).await?;
     let no_units = Arc::new(HashSet::new());
     let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
-    let units_out = resolve::resolve_keyed(lake, base, seq, Source::Units, &mut staged, Vec::new()).await?;
+    let units_out =
+        resolve::resolve_keyed(lake, base, seq, Source::Units, &mut staged, Vec::new()).await?;
     let mut registry = old_units;
     registry.extend(units_out.winners.keys().cloned());
     let registry = Arc::new(registry);
-    next.tables.insert(Source::Units.name().into(), units_out.files);
+    next.tables
+        .insert(Source::Units.name().into(), units_out.files);
 
     // Release quarantined rows whose unit has now arrived.
     let (mut quarantine_files, released) = release(lake, base, seq, &opts.rules, &registry).await?;
 
     let mut others = stage_all(&ctx, other_files, registry.clone(), opts.parallelism).await?;
-    let mut released_by_source: BTreeMap<Source, Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>> =
-        BTreeMap::new();
+    let mut released_by_source: BTreeMap<
+        Source,
+        Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>,
+    > = BTreeMap::new();
     for (row, values) in released.rows {
         let source: Source = row.source.parse().map_err(Error::Invalid)?;
-        released_by_source.entry(source).or_default().push((row, values));
+        released_by_source
+            .entry(source)
+            .or_default()
+            .push((row, values));
     }
     for source in Source::ALL.into_iter().filter(|s| *s != Source::Units) {
         let released = released_by_source.remove(&source).unwrap_or_default();
@@ -301,7 +325,11 @@ async fn ingest_new(
     if !new_rows.is_empty() {
         let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
         let rows = lake
-            .write_parquet(&path, batch::quarantine_schema(), &[batch::quarantine_batch(&new_rows)])
+            .write_parquet(
+                &path,
+                batch::quarantine_schema(),
+                &[batch::quarantine_batch(&new_rows)],
+            )
             .await?;
         quarantine_files.push(DataFile { path, rows });
     }
@@ -319,9 +347,16 @@ async fn ingest_new(
         .collect();
     let path = format!("tables/{QUALITY}/part-{seq:012}.parquet");
     let rows = lake
-        .write_parquet(&path, batch::quality_schema(), &[batch::quality_batch(&quality)])
+        .write_parquet(
+            &path,
+            batch::quality_schema(),
+            &[batch::quality_batch(&quality)],
+        )
         .await?;
-    next.tables.entry(QUALITY.into()).or_default().push(DataFile { path, rows });
+    next.tables
+        .entry(QUALITY.into())
+        .or_default()
+        .push(DataFile { path, rows });
     for s in &staged {
         if s.quality.status == "ok" {
             next.ingested.insert(
@@ -334,7 +369,11 @@ async fn ingest_new(
             );
         }
     }
-    let released_total = quality.iter().map(|q| q.rows_released).sum::<u64>().max(released.count);
+    let released_total = quality
+        .iter()
+        .map(|q| q.rows_released)
+        .sum::<u64>()
+        .max(released.count);
     Ok((next, quality, released_total))
 }
 
@@ -349,7 +388,11 @@ async fn stage_all(
     for (order, file) in files {
         let ctx = ctx.clone();
         let registry = registry.clone();
-        let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore open");
         let handle = tokio::runtime::Handle::current();
         tasks.push(tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -371,7 +414,14 @@ async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<Ha
     for f in snapshot.files(source.name()) {
         let mut stream = lake.read_parquet(&f.path, Some(&[id])).await?;
         while let Some(batch) = stream.try_next().await? {
-            ids.extend(batch.column(0).as_string::<i32>().iter().flatten().map(str::to_string));
+            ids.extend(
+                batch
+                    .column(0)
+                    .as_string::<i32>()
+                    .iter()
+                    .flatten()
+                    .map(str::to_string),
+            );
         }
     }
     Ok(ids)
@@ -379,7 +429,10 @@ async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<Ha
 
 fn quarantine_rows(b: &RecordBatch) -> Vec<QuarantineRow> {
     let s = |i: usize| b.column(i).as_string::<i32>();
-    let n = |i: usize| b.column(i).as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+    let n = |i: usize| {
+        b.column(i)
+            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+    };
     (0..b.num_rows())
         .map(|r| QuarantineRow {
             ingest: n(0).value(r) as u64,
@@ -450,7 +503,11 @@ async fn release(
         if changed {
             let path = format!("tables/{QUARANTINE}/part-{seq:012}-r{k:04}.parquet");
             let n = lake
-                .write_parquet(&path, batch::quarantine_schema(), &[batch::quarantine_batch(&rows)])
+                .write_parquet(
+                    &path,
+                    batch::quarantine_schema(),
+                    &[batch::quarantine_batch(&rows)],
+                )
                 .await?;
             files.push(DataFile { path, rows: n });
         } else {

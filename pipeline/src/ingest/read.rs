@@ -238,7 +238,11 @@ fn read_csv(mut file: File, source: Source, each: &mut Each<'_>) -> Result<FileI
             let mut all = head;
             file.read_to_end(&mut all)
                 .map_err(|e| ReadError::Unreadable(format!("cannot read: {e}")))?;
-            let enc = if encoding == Encoding::Utf16Le { UTF_16LE } else { UTF_16BE };
+            let enc = if encoding == Encoding::Utf16Le {
+                UTF_16LE
+            } else {
+                UTF_16BE
+            };
             let (text, malformed) = enc.decode_with_bom_removal(&all);
             if malformed {
                 return Err(ReadError::Unreadable("malformed UTF-16".into()));
@@ -308,7 +312,10 @@ fn read_csv(mut file: File, source: Source, each: &mut Each<'_>) -> Result<FileI
             match decode_cell(bytes, cell_encoding) {
                 Some(text) => *slot = Some(text),
                 None => {
-                    defect = Some((Reason::BadEncoding, format!("invalid {} bytes", encoding.name())));
+                    defect = Some((
+                        Reason::BadEncoding,
+                        format!("invalid {} bytes", encoding.name()),
+                    ));
                 }
             }
         }
@@ -380,26 +387,30 @@ fn read_ndjson(file: File, source: Source, each: &mut Each<'_>) -> Result<FileIn
         let raw = String::from_utf8_lossy(bytes);
         let defect = match std::str::from_utf8(bytes) {
             Err(_) => Some((Reason::BadEncoding, "invalid utf-8 bytes".to_string())),
-            Ok(text) => match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
-                Err(e) => Some((Reason::ParseError, format!("not a JSON object: {e}"))),
-                Ok(obj) => {
-                    let mut defect = None;
-                    for (key, value) in &obj {
-                        match contract.iter().position(|f| f.name == key) {
-                            None => {
-                                if extra.len() < 100 {
-                                    extra.insert(key.clone());
+            Ok(text) => {
+                match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
+                    Err(e) => Some((Reason::ParseError, format!("not a JSON object: {e}"))),
+                    Ok(obj) => {
+                        let mut defect = None;
+                        for (key, value) in &obj {
+                            match contract.iter().position(|f| f.name == key) {
+                                None => {
+                                    if extra.len() < 100 {
+                                        extra.insert(key.clone());
+                                    }
                                 }
+                                Some(i) => match json_cell(value) {
+                                    Ok(cell) => fields[i] = cell.filter(|c| !c.is_empty()),
+                                    Err(msg) => {
+                                        defect = Some((Reason::ParseError, format!("{key}: {msg}")))
+                                    }
+                                },
                             }
-                            Some(i) => match json_cell(value) {
-                                Ok(cell) => fields[i] = cell.filter(|c| !c.is_empty()),
-                                Err(msg) => defect = Some((Reason::ParseError, format!("{key}: {msg}"))),
-                            },
                         }
+                        defect
                     }
-                    defect
                 }
-            },
+            }
         };
         each(RawRow {
             line,
@@ -437,7 +448,9 @@ fn column_text(array: &dyn Array) -> Result<Vec<Option<String>>, String> {
                         return Ok(None);
                     }
                     let items = column_text(list.value(i).as_ref())?;
-                    Ok(Some(items.into_iter().flatten().collect::<Vec<_>>().join(";")))
+                    Ok(Some(
+                        items.into_iter().flatten().collect::<Vec<_>>().join(";"),
+                    ))
                 })
                 .collect::<Result<Vec<_>, String>>()?
         }
@@ -453,12 +466,17 @@ fn column_text(array: &dyn Array) -> Result<Vec<Option<String>>, String> {
 }
 
 fn read_parquet(file: File, source: Source, each: &mut Each<'_>) -> Result<FileInfo, ReadError> {
-    let bad = |e: &dyn std::fmt::Display| ReadError::Unreadable(format!("not a readable Parquet file: {e}"));
+    let bad = |e: &dyn std::fmt::Display| {
+        ReadError::Unreadable(format!("not a readable Parquet file: {e}"))
+    };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?;
     let schema = builder.schema().clone();
     let (mapping, warnings) =
         map_columns(source, schema.fields().iter().map(|f| f.name().as_str()))?;
-    let reader = builder.with_batch_size(16 * 1024).build().map_err(|e| bad(&e))?;
+    let reader = builder
+        .with_batch_size(16 * 1024)
+        .build()
+        .map_err(|e| bad(&e))?;
     let contract = source.fields();
     let mut fields: Vec<Option<String>> = vec![None; contract.len()];
     let mut row = 0u64;
@@ -473,7 +491,10 @@ fn read_parquet(file: File, source: Source, each: &mut Each<'_>) -> Result<FileI
             row += 1;
             let mut obj = serde_json::Map::new();
             for (k, col) in columns.iter().enumerate() {
-                fields[k] = col.as_ref().and_then(|c| c[i].clone()).filter(|c| !c.is_empty());
+                fields[k] = col
+                    .as_ref()
+                    .and_then(|c| c[i].clone())
+                    .filter(|c| !c.is_empty());
                 if let Some(v) = &fields[k] {
                     obj.insert(contract[k].name.into(), v.clone().into());
                 }
@@ -507,7 +528,10 @@ mod tests {
         let (gbk, _, _) = GB18030.encode("广州市天河区某某酒店,消防");
         assert_eq!(detect_encoding(&gbk), Encoding::Gb18030);
         // An ASCII file with one mis-encoded row stays UTF-8.
-        assert_eq!(detect_encoding(b"id,name\nA1,ok\nA2,\xFF\xFF\n"), Encoding::Utf8);
+        assert_eq!(
+            detect_encoding(b"id,name\nA1,ok\nA2,\xFF\xFF\n"),
+            Encoding::Utf8
+        );
         // Many good UTF-8 characters and one stray byte: still UTF-8.
         let mut mixed = "广州市天河区某某酒店".repeat(5).into_bytes();
         mixed.push(0xB9);

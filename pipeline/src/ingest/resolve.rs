@@ -33,7 +33,11 @@ pub struct KeyedOut {
 
 type Released = Vec<(QuarantineRow, Vec<Value>)>;
 
-fn released_batch(source: Source, seq: u64, rows: &[(QuarantineRow, Vec<Value>)]) -> Option<RecordBatch> {
+fn released_batch(
+    source: Source,
+    seq: u64,
+    rows: &[(QuarantineRow, Vec<Value>)],
+) -> Option<RecordBatch> {
     if rows.is_empty() {
         return None;
     }
@@ -76,7 +80,10 @@ fn ids(batch: &RecordBatch) -> &datafusion::arrow::array::StringArray {
     batch.column(0).as_string::<i32>()
 }
 
-fn timestamps(batch: &RecordBatch, idx: Option<usize>) -> Option<&datafusion::arrow::array::TimestampMicrosecondArray> {
+fn timestamps(
+    batch: &RecordBatch,
+    idx: Option<usize>,
+) -> Option<&datafusion::arrow::array::TimestampMicrosecondArray> {
     idx.map(|i| batch.column(i).as_primitive::<TimestampMicrosecondType>())
 }
 
@@ -110,7 +117,9 @@ pub async fn resolve_keyed(
         let id_name = source.fields()[0].name;
         let ts_name = source.fields()[ti].name;
         for f in old_files {
-            let mut stream = lake.read_parquet(&f.path, Some(&[id_name, ts_name])).await?;
+            let mut stream = lake
+                .read_parquet(&f.path, Some(&[id_name, ts_name]))
+                .await?;
             while let Some(b) = stream.try_next().await? {
                 let ts = b.column(1).as_primitive::<TimestampMicrosecondType>();
                 for (r, id) in ids(&b).iter().enumerate() {
@@ -186,7 +195,12 @@ pub async fn resolve_keyed(
         let batches = lake.read_all(&f.path, None).await?;
         let masks: Vec<BooleanArray> = batches
             .iter()
-            .map(|b| ids(b).iter().map(|id| Some(!id.is_some_and(|id| winners.contains_key(id)))).collect())
+            .map(|b| {
+                ids(b)
+                    .iter()
+                    .map(|id| Some(!id.is_some_and(|id| winners.contains_key(id))))
+                    .collect()
+            })
             .collect();
         if masks.iter().all(|m| m.true_count() == m.len()) {
             files.push(f.clone());
@@ -256,8 +270,13 @@ impl RowHasher {
     }
 
     fn hashes(&self, batch: &RecordBatch) -> Result<Vec<u128>> {
-        let rows = self.converter.convert_columns(&batch.columns()[..self.columns])?;
-        Ok(rows.iter().map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref())).collect())
+        let rows = self
+            .converter
+            .convert_columns(&batch.columns()[..self.columns])?;
+        Ok(rows
+            .iter()
+            .map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref()))
+            .collect())
     }
 }
 
@@ -275,7 +294,8 @@ pub async fn resolve_iot(
     let source = Source::IotEvents;
     let hasher = RowHasher::new()?;
     // Month → inputs in arrival order: released rows first, then (staged index, part path).
-    let mut months: BTreeMap<i32, Vec<(Option<usize>, Arc<RecordBatch>, Option<String>)>> = BTreeMap::new();
+    let mut months: BTreeMap<i32, Vec<(Option<usize>, Arc<RecordBatch>, Option<String>)>> =
+        BTreeMap::new();
     let mut released_by_month: BTreeMap<i32, Vec<(QuarantineRow, Vec<Value>)>> = BTreeMap::new();
     for (q, v) in released {
         let month = match v[2] {
@@ -286,7 +306,10 @@ pub async fn resolve_iot(
     }
     for (month, rows) in &released_by_month {
         if let Some(b) = released_batch(source, seq, rows) {
-            months.entry(*month).or_default().push((None, Arc::new(b), None));
+            months
+                .entry(*month)
+                .or_default()
+                .push((None, Arc::new(b), None));
         }
     }
     let empty = Arc::new(RecordBatch::new_empty(source.lake_schema()));
@@ -296,7 +319,10 @@ pub async fn resolve_iot(
         }
         for p in &s.parts {
             let month = p.month.expect("IoT parts carry their month");
-            months.entry(month).or_default().push((Some(i), empty.clone(), Some(p.path.clone())));
+            months
+                .entry(month)
+                .or_default()
+                .push((Some(i), empty.clone(), Some(p.path.clone())));
         }
     }
 
@@ -305,7 +331,11 @@ pub async fn resolve_iot(
     for (month, inputs) in months {
         let dir = month_dir(month);
         let mut seen: HashSet<u128> = HashSet::new();
-        for f in base.files(source.name()).iter().filter(|f| f.path.contains(&format!("/{dir}/"))) {
+        for f in base
+            .files(source.name())
+            .iter()
+            .filter(|f| f.path.contains(&format!("/{dir}/")))
+        {
             let mut stream = lake.read_parquet(&f.path, None).await?;
             while let Some(b) = stream.try_next().await? {
                 seen.extend(hasher.hashes(&b)?);
@@ -320,7 +350,11 @@ pub async fn resolve_iot(
                 None => vec![(*batch).clone()],
             };
             for b in batches {
-                let mask: BooleanArray = hasher.hashes(&b)?.into_iter().map(|h| Some(seen.insert(h))).collect();
+                let mask: BooleanArray = hasher
+                    .hashes(&b)?
+                    .into_iter()
+                    .map(|h| Some(seen.insert(h)))
+                    .collect();
                 if let Some(i) = staged_index {
                     staged[i].superseded += (mask.len() - mask.true_count()) as u64;
                 }

@@ -9,7 +9,7 @@ use datafusion::parquet::arrow::AsyncArrowWriter;
 use tokio::runtime::Handle;
 
 use super::batch::{self, QualityRow, QuarantineRow, RowBatchBuilder};
-use super::read::{self, ReadError, RawRow};
+use super::read::{self, RawRow, ReadError};
 use super::validate::Validator;
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
@@ -54,7 +54,12 @@ pub fn fields_to_json(source: Source, fields: &[Option<String>]) -> String {
         .fields()
         .iter()
         .zip(fields)
-        .map(|(f, v)| (f.name.to_string(), v.clone().map_or(serde_json::Value::Null, Into::into)))
+        .map(|(f, v)| {
+            (
+                f.name.to_string(),
+                v.clone().map_or(serde_json::Value::Null, Into::into),
+            )
+        })
         .collect();
     serde_json::Value::Object(obj).to_string()
 }
@@ -138,7 +143,11 @@ impl<'a> Sink<'a> {
             path: if month == 0 {
                 format!("{}/{}/{order:06}.parquet", ctx.staging, source.name())
             } else {
-                format!("{}/{}/{order:06}-{month}.parquet", ctx.staging, source.name())
+                format!(
+                    "{}/{}/{order:06}-{month}.parquet",
+                    ctx.staging,
+                    source.name()
+                )
             },
             month: (month != 0).then_some(month),
         });
@@ -158,7 +167,9 @@ impl<'a> Sink<'a> {
             out.writer = Some(ctx.lake.parquet_writer(&out.path, batch.schema())?);
         }
         let w = out.writer.as_mut().expect("writer");
-        handle.block_on(w.write(&batch)).map_err(Self::pq(&out.path))
+        handle
+            .block_on(w.write(&batch))
+            .map_err(Self::pq(&out.path))
     }
 
     fn quarantine(&mut self, row: QuarantineRow) -> Result<()> {
@@ -176,8 +187,11 @@ impl<'a> Sink<'a> {
         let batch = batch::quarantine_batch(&self.quarantine);
         self.quarantine.clear();
         if self.quarantine_writer.is_none() {
-            self.quarantine_writer =
-                Some(self.ctx.lake.parquet_writer(&self.quarantine_path, batch.schema())?);
+            self.quarantine_writer = Some(
+                self.ctx
+                    .lake
+                    .parquet_writer(&self.quarantine_path, batch.schema())?,
+            );
         }
         let w = self.quarantine_writer.as_mut().expect("writer");
         self.handle
@@ -191,7 +205,9 @@ impl<'a> Sink<'a> {
         for out in self.outs.values_mut() {
             Self::flush(self.ctx, self.handle, out)?;
             if let Some(w) = out.writer.take() {
-                self.handle.block_on(w.close()).map_err(Self::pq(&out.path))?;
+                self.handle
+                    .block_on(w.close())
+                    .map_err(Self::pq(&out.path))?;
                 parts.push(StagedPart {
                     path: out.path.clone(),
                     month: out.month,
@@ -239,8 +255,9 @@ pub fn stage_file(
     };
     let Some(format) = file.format else {
         staged.quality.status = "failed".into();
-        staged.quality.message =
-            Some("unsupported file type (expected .csv, .ndjson, .jsonl, .json or .parquet)".into());
+        staged.quality.message = Some(
+            "unsupported file type (expected .csv, .ndjson, .jsonl, .json or .parquet)".into(),
+        );
         tracing::error!(file = %file.rel, "unsupported file type; file not ingested");
         return Ok(staged);
     };
@@ -310,7 +327,13 @@ mod tests {
 
     #[test]
     fn fields_json_round_trips() {
-        let fields = vec![Some("A1".to_string()), None, Some("名".to_string()), None, None];
+        let fields = vec![
+            Some("A1".to_string()),
+            None,
+            Some("名".to_string()),
+            None,
+            None,
+        ];
         let json = fields_to_json(Source::Inspectors, &fields);
         assert_eq!(fields_from_json(Source::Inspectors, &json), Some(fields));
     }

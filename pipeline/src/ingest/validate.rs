@@ -37,7 +37,10 @@ impl Validator<'_> {
             let value = match parse(field.kind, text.as_deref().unwrap_or("")) {
                 Ok(v) => v,
                 Err(reason) => {
-                    note(reason, format!("{}: `{}`", field.name, text.as_deref().unwrap_or("")));
+                    note(
+                        reason,
+                        format!("{}: `{}`", field.name, text.as_deref().unwrap_or("")),
+                    );
                     values.push(Value::Null);
                     continue;
                 }
@@ -51,23 +54,32 @@ impl Validator<'_> {
                 v => v,
             };
             match (&field.check, &value) {
-                (Check::Range(lo, hi), Value::Float(x)) if x < lo || x > hi => {
-                    note(Reason::OutOfRange, format!("{} = {x} not in {lo}..{hi}", field.name))
-                }
+                (Check::Range(lo, hi), Value::Float(x)) if x < lo || x > hi => note(
+                    Reason::OutOfRange,
+                    format!("{} = {x} not in {lo}..{hi}", field.name),
+                ),
                 (Check::Range(lo, hi), Value::Int(x)) if (*x as f64) < *lo || (*x as f64) > *hi => {
-                    note(Reason::OutOfRange, format!("{} = {x} not in {lo}..{hi}", field.name))
+                    note(
+                        Reason::OutOfRange,
+                        format!("{} = {x} not in {lo}..{hi}", field.name),
+                    )
                 }
                 (Check::DivisionCode, Value::Str(s))
                     if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) =>
                 {
-                    note(Reason::OutOfRange, format!("{} = `{s}` is not a 6-digit code", field.name))
+                    note(
+                        Reason::OutOfRange,
+                        format!("{} = `{s}` is not a 6-digit code", field.name),
+                    )
                 }
-                (Check::NonEmptyList, Value::List(items)) if items.is_empty() => {
-                    note(Reason::MissingField, format!("{} needs at least one item", field.name))
-                }
-                (Check::UnitRef, Value::Str(id)) if !self.units.contains(id) => {
-                    note(Reason::UnknownUnit, format!("{} = `{id}` is not in the registry", field.name))
-                }
+                (Check::NonEmptyList, Value::List(items)) if items.is_empty() => note(
+                    Reason::MissingField,
+                    format!("{} needs at least one item", field.name),
+                ),
+                (Check::UnitRef, Value::Str(id)) if !self.units.contains(id) => note(
+                    Reason::UnknownUnit,
+                    format!("{} = `{id}` is not in the registry", field.name),
+                ),
                 _ => {}
             }
             values.push(value);
@@ -87,7 +99,10 @@ impl Validator<'_> {
             Source::Violations => {
                 if let Value::Str(code) = get("code") {
                     if !self.rules.is_provider_violation_code(code) {
-                        note(Reason::UnknownCode, format!("code `{code}` is not a provider violation code"));
+                        note(
+                            Reason::UnknownCode,
+                            format!("code `{code}` is not a provider violation code"),
+                        );
                     }
                 }
                 if let Value::Date(found) = get("found_on") {
@@ -102,15 +117,17 @@ impl Validator<'_> {
             }
             Source::CreditActions => match get("kind") {
                 Value::Str(k) if k == "bonus" => match get("code") {
-                    Value::Str(code) if !self.rules.is_bonus_code(code) => {
-                        note(Reason::UnknownCode, format!("bonus code `{code}` is unknown"))
-                    }
+                    Value::Str(code) if !self.rules.is_bonus_code(code) => note(
+                        Reason::UnknownCode,
+                        format!("bonus code `{code}` is unknown"),
+                    ),
                     Value::Null => note(Reason::MissingField, "a bonus needs its code".into()),
                     _ => {}
                 },
-                Value::Str(_) if matches!(get("ref_id"), Value::Null) => {
-                    note(Reason::MissingField, "a repair or objection needs ref_id".into())
-                }
+                Value::Str(_) if matches!(get("ref_id"), Value::Null) => note(
+                    Reason::MissingField,
+                    "a repair or objection needs ref_id".into(),
+                ),
                 _ => {}
             },
             _ => {}
@@ -151,7 +168,11 @@ mod tests {
         ("rectify_due", "2026-01-20"),
     ];
 
-    fn with(base: &[(&'static str, &'static str)], k: &'static str, v: &'static str) -> Vec<(&'static str, &'static str)> {
+    fn with(
+        base: &[(&'static str, &'static str)],
+        k: &'static str,
+        v: &'static str,
+    ) -> Vec<(&'static str, &'static str)> {
         let mut row: Vec<_> = base.iter().filter(|(n, _)| *n != k).cloned().collect();
         row.push((k, v));
         row
@@ -168,19 +189,56 @@ mod tests {
     #[test]
     fn each_reason_is_found() {
         let u = &["U1"];
-        assert_eq!(check(Source::Violations, &with(VIOLATION, "found_on", "2026-02-30"), u), Err(Reason::ParseError));
-        assert_eq!(check(Source::Violations, &with(VIOLATION, "found_on", ""), u), Err(Reason::MissingField));
-        assert_eq!(check(Source::Violations, &with(VIOLATION, "code", "X01"), u), Err(Reason::UnknownCode));
-        assert_eq!(check(Source::Violations, &with(VIOLATION, "rectify_due", "2026-01-01"), u), Err(Reason::OutOfRange));
-        assert_eq!(check(Source::Violations, VIOLATION, &["U2"]), Err(Reason::UnknownUnit));
-        assert_eq!(check(Source::Violations, &with(VIOLATION, "penalty_yuan", "-5"), u), Err(Reason::OutOfRange));
+        assert_eq!(
+            check(
+                Source::Violations,
+                &with(VIOLATION, "found_on", "2026-02-30"),
+                u
+            ),
+            Err(Reason::ParseError)
+        );
+        assert_eq!(
+            check(Source::Violations, &with(VIOLATION, "found_on", ""), u),
+            Err(Reason::MissingField)
+        );
+        assert_eq!(
+            check(Source::Violations, &with(VIOLATION, "code", "X01"), u),
+            Err(Reason::UnknownCode)
+        );
+        assert_eq!(
+            check(
+                Source::Violations,
+                &with(VIOLATION, "rectify_due", "2026-01-01"),
+                u
+            ),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            check(Source::Violations, VIOLATION, &["U2"]),
+            Err(Reason::UnknownUnit)
+        );
+        assert_eq!(
+            check(
+                Source::Violations,
+                &with(VIOLATION, "penalty_yuan", "-5"),
+                u
+            ),
+            Err(Reason::OutOfRange)
+        );
     }
 
     #[test]
     fn the_first_reason_in_contract_order_wins() {
         // Unknown code, unknown unit and a parse error at once: parse_error.
-        let row = with(&with(VIOLATION, "code", "V999"), "rectified_on", "yesterday");
-        assert_eq!(check(Source::Violations, &row, &[]), Err(Reason::ParseError));
+        let row = with(
+            &with(VIOLATION, "code", "V999"),
+            "rectified_on",
+            "yesterday",
+        );
+        assert_eq!(
+            check(Source::Violations, &row, &[]),
+            Err(Reason::ParseError)
+        );
         // A bad enum beats an unknown unit.
         let row = [
             ("inspection_id", "I1"),
@@ -205,28 +263,74 @@ mod tests {
         ];
         let v = check(Source::Units, &unit, &[]).unwrap();
         assert_eq!(v[8], Value::Bool(false), "a null flag is false");
-        assert_eq!(check(Source::Units, &with(&unit, "uscc", "914403001922038217"), &[]), Err(Reason::BadUscc));
-        assert_eq!(check(Source::Units, &with(&unit, "lat", "60"), &[]), Err(Reason::OutOfRange));
-        assert_eq!(check(Source::Units, &with(&unit, "district_code", "4401"), &[]), Err(Reason::OutOfRange));
-        assert_eq!(check(Source::Units, &with(&unit, "key_unit", "maybe"), &[]), Err(Reason::BadEnum));
-        assert_eq!(check(Source::Units, &with(&unit, "build_year", "1899"), &[]), Err(Reason::OutOfRange));
+        assert_eq!(
+            check(
+                Source::Units,
+                &with(&unit, "uscc", "914403001922038217"),
+                &[]
+            ),
+            Err(Reason::BadUscc)
+        );
+        assert_eq!(
+            check(Source::Units, &with(&unit, "lat", "60"), &[]),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            check(Source::Units, &with(&unit, "district_code", "4401"), &[]),
+            Err(Reason::OutOfRange)
+        );
+        assert_eq!(
+            check(Source::Units, &with(&unit, "key_unit", "maybe"), &[]),
+            Err(Reason::BadEnum)
+        );
+        assert_eq!(
+            check(Source::Units, &with(&unit, "build_year", "1899"), &[]),
+            Err(Reason::OutOfRange)
+        );
     }
 
     #[test]
     fn credit_action_rules() {
-        let bonus = [("action_id", "A1"), ("unit_id", "U1"), ("kind", "bonus"), ("code", "B01"), ("effective_on", "2026-01-01")];
+        let bonus = [
+            ("action_id", "A1"),
+            ("unit_id", "U1"),
+            ("kind", "bonus"),
+            ("code", "B01"),
+            ("effective_on", "2026-01-01"),
+        ];
         assert!(check(Source::CreditActions, &bonus, &["U1"]).is_ok());
-        assert_eq!(check(Source::CreditActions, &with(&bonus, "code", "B99"), &["U1"]), Err(Reason::UnknownCode));
-        assert_eq!(check(Source::CreditActions, &with(&bonus, "code", ""), &["U1"]), Err(Reason::MissingField));
+        assert_eq!(
+            check(Source::CreditActions, &with(&bonus, "code", "B99"), &["U1"]),
+            Err(Reason::UnknownCode)
+        );
+        assert_eq!(
+            check(Source::CreditActions, &with(&bonus, "code", ""), &["U1"]),
+            Err(Reason::MissingField)
+        );
         let repair = with(&bonus, "kind", "repair");
-        assert_eq!(check(Source::CreditActions, &repair, &["U1"]), Err(Reason::MissingField));
-        assert!(check(Source::CreditActions, &with(&repair, "ref_id", "V1"), &["U1"]).is_ok());
+        assert_eq!(
+            check(Source::CreditActions, &repair, &["U1"]),
+            Err(Reason::MissingField)
+        );
+        assert!(check(
+            Source::CreditActions,
+            &with(&repair, "ref_id", "V1"),
+            &["U1"]
+        )
+        .is_ok());
     }
 
     #[test]
     fn null_unit_ids_are_allowed_where_the_contract_allows_them() {
-        let c = [("complaint_id", "C1"), ("grid_id", "G1"), ("received_at", "2026-01-01T10:00:00")];
+        let c = [
+            ("complaint_id", "C1"),
+            ("grid_id", "G1"),
+            ("received_at", "2026-01-01T10:00:00"),
+        ];
         assert!(check(Source::Complaints, &c, &[]).is_ok());
-        assert_eq!(check(Source::Complaints, &with(&c, "unit_id", "U7"), &[]), Err(Reason::UnknownUnit));
+        assert_eq!(
+            check(Source::Complaints, &with(&c, "unit_id", "U7"), &[]),
+            Err(Reason::UnknownUnit)
+        );
     }
 }

@@ -24,9 +24,9 @@ use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use futures::{StreamExt, TryStreamExt};
+use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::buffered::BufWriter;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
@@ -58,10 +58,11 @@ impl Lake {
             path: local.to_string(),
             source,
         })?;
-        let store = LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::ObjectStore {
-            location: root.display().to_string(),
-            source,
-        })?;
+        let store =
+            LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::ObjectStore {
+                location: root.display().to_string(),
+                source,
+            })?;
         Ok(Lake {
             store: Arc::new(store),
             url: format!("file://{}", root.display()),
@@ -108,7 +109,10 @@ impl Lake {
             .await
             .map_err(|e| Self::os_err(&p, e))?;
         for o in objects {
-            self.store.delete(&o).await.map_err(|e| Self::os_err(&o, e))?;
+            self.store
+                .delete(&o)
+                .await
+                .map_err(|e| Self::os_err(&o, e))?;
         }
         Ok(())
     }
@@ -142,13 +146,20 @@ impl Lake {
     /// Commits `snapshot` as its version; fails if that version already exists, so two
     /// concurrent ingests cannot both commit on the same base.
     pub async fn commit(&self, snapshot: &Snapshot) -> Result<()> {
-        let path = Path::from(format!("{SNAPSHOT_DIR}/{}", Snapshot::file_name(snapshot.version)));
+        let path = Path::from(format!(
+            "{SNAPSHOT_DIR}/{}",
+            Snapshot::file_name(snapshot.version)
+        ));
         let json = serde_json::to_vec_pretty(snapshot).expect("snapshot serialises");
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()
         };
-        match self.store.put_opts(&path, PutPayload::from(json), opts).await {
+        match self
+            .store
+            .put_opts(&path, PutPayload::from(json), opts)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(object_store::Error::AlreadyExists { .. }) => Err(Error::Conflict {
                 version: snapshot.version,
@@ -165,7 +176,9 @@ impl Lake {
         schema: SchemaRef,
     ) -> Result<AsyncArrowWriter<BufWriter>> {
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(1).expect("valid level"),
+            ))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(1 << 20))
             .set_created_by(concat!("firecredit ", env!("CARGO_PKG_VERSION")).into())

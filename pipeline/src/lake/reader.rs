@@ -32,7 +32,10 @@ impl ObjectReader {
 
 impl AsyncFileReader for ObjectReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes>> {
-        self.store.get_range(&self.path, range).map_err(external).boxed()
+        self.store
+            .get_range(&self.path, range)
+            .map_err(external)
+            .boxed()
     }
 
     fn get_byte_ranges(&mut self, ranges: Vec<Range<u64>>) -> BoxFuture<'_, Result<Vec<Bytes>>> {
