@@ -361,3 +361,66 @@ fn encodings_and_formats_of_one_source_agree() {
         }
     }
 }
+
+#[test]
+fn a_generated_100k_unit_inbox_accounts_for_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (inbox, lake) = (tmp.path().join("inbox"), tmp.path().join("lake"));
+    let gen = firecredit(&[
+        "generate",
+        "--out",
+        inbox.to_str().unwrap(),
+        "--units",
+        "100000",
+        "--as-of",
+        "2026-06-30",
+        "--seed",
+        "3",
+        "--dirty",
+        "0.001",
+        "--gbk",
+        "units",
+        "--ndjson",
+        "complaints",
+    ]);
+    assert_ok(&gen);
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(inbox.join("_truth/summary.json")).unwrap())
+            .unwrap();
+    assert_ok(&ingest(&inbox, &lake));
+    let quality = quality(&lake);
+    let mut per_source: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    for (file, (status, read, accepted, quarantined, superseded, _)) in &quality {
+        assert_eq!(status, "ok", "{file}");
+        assert_eq!(
+            *read,
+            accepted + quarantined + superseded,
+            "identity for {file}"
+        );
+        let e = per_source
+            .entry(file.split('/').next().unwrap().to_string())
+            .or_default();
+        *e = (e.0 + read, e.1 + quarantined, e.2 + superseded);
+    }
+    for (source, (read, quarantined, superseded)) in &per_source {
+        assert_eq!(
+            *read,
+            truth["rows"][source].as_i64().unwrap(),
+            "{source} read"
+        );
+        let injected: i64 = truth["defects"][source]
+            .as_object()
+            .map_or(0, |m| m.values().map(|v| v.as_i64().unwrap()).sum());
+        assert_eq!(*quarantined, injected, "{source} quarantined");
+        assert_eq!(
+            *superseded,
+            truth["superseded"][source].as_i64().unwrap_or(0),
+            "{source} superseded"
+        );
+    }
+    assert_eq!(table(&lake, "units").unwrap().num_rows(), 100_000);
+    assert!(
+        per_source["iot_events"].0 > 5_000_000,
+        "IoT dominates the volume"
+    );
+}

@@ -434,10 +434,6 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             .par_iter()
             .map(|chunk| {
                 let first = chunk[0].idx;
-                let mut rows: Vec<UnitRows> = chunk
-                    .iter()
-                    .map(|u| history::unit_history(&frame, u, &roster))
-                    .collect();
                 let mut iot = Output::create(
                     out,
                     Source::IotEvents,
@@ -448,7 +444,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                 let mut d = Dirty::new(opts.seed ^ first as u64, opts.dirty);
                 let mut s = GenerateSummary::default();
                 let mut dups = 0u64;
-                for r in rows.iter_mut() {
+                let mut rows: Vec<UnitRows> = Vec::with_capacity(chunk.len());
+                for u in chunk.iter() {
+                    // IoT rows are written as each unit is made: they are most of the volume.
+                    let mut r = history::unit_history(&frame, u, &roster);
                     let mut prev: Option<&Row> = None;
                     for row in &r.iot {
                         if prev == Some(row) {
@@ -458,6 +457,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                         prev = Some(row);
                     }
                     r.iot = Vec::new();
+                    rows.push(r);
                 }
                 let n = iot.finish()?;
                 let defects = s
