@@ -169,9 +169,7 @@ impl Output {
                     let v = if cell.is_empty() {
                         serde_json::Value::Null
                     } else if f.kind == Kind::List {
-                        cell.split(';')
-                            .map(|s| serde_json::Value::from(s))
-                            .collect()
+                        cell.split(';').map(serde_json::Value::from).collect()
                     } else {
                         serde_json::Value::from(cell.as_str())
                     };
@@ -430,7 +428,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     let iot_format = format_of(Source::IotEvents);
     // A window of chunks at a time keeps memory bounded while both cores work.
     for window in chunks.chunks(rayon::current_num_threads().max(1) * 2) {
-        let results: Vec<Result<(Vec<UnitRows>, u64, BTreeMap<String, u64>, u64)>> = window
+        let results: Vec<Result<ChunkOut>> = window
             .par_iter()
             .map(|chunk| {
                 let first = chunk[0].idx;
@@ -541,6 +539,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         .map_err(io(&path))?;
     Ok(summary)
 }
+
+/// What one chunk of units produced: the non-IoT rows (written in unit order afterwards), and
+/// the IoT file's row count, defects and planted duplicates.
+type ChunkOut = (Vec<UnitRows>, u64, BTreeMap<String, u64>, u64);
 
 /// Injects defective copies after a share of rows.
 struct Dirty {

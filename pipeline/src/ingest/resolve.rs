@@ -10,7 +10,6 @@
 //! ingest touches are read back to find duplicates.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
@@ -280,6 +279,12 @@ impl RowHasher {
     }
 }
 
+/// One input of a month's de-duplication.
+enum MonthInput {
+    Released(RecordBatch),
+    Part { staged: usize, path: String },
+}
+
 fn month_dir(month: i32) -> String {
     format!("month={:04}-{:02}", month / 100, month % 100)
 }
@@ -293,9 +298,8 @@ pub async fn resolve_iot(
 ) -> Result<Vec<DataFile>> {
     let source = Source::IotEvents;
     let hasher = RowHasher::new()?;
-    // Month → inputs in arrival order: released rows first, then (staged index, part path).
-    let mut months: BTreeMap<i32, Vec<(Option<usize>, Arc<RecordBatch>, Option<String>)>> =
-        BTreeMap::new();
+    // Month → inputs in arrival order: released rows first, then staged parts.
+    let mut months: BTreeMap<i32, Vec<MonthInput>> = BTreeMap::new();
     let mut released_by_month: BTreeMap<i32, Vec<(QuarantineRow, Vec<Value>)>> = BTreeMap::new();
     for (q, v) in released {
         let month = match v[2] {
@@ -309,20 +313,19 @@ pub async fn resolve_iot(
             months
                 .entry(*month)
                 .or_default()
-                .push((None, Arc::new(b), None));
+                .push(MonthInput::Released(b));
         }
     }
-    let empty = Arc::new(RecordBatch::new_empty(source.lake_schema()));
     for (i, s) in staged.iter().enumerate() {
         if s.source != source {
             continue;
         }
         for p in &s.parts {
             let month = p.month.expect("IoT parts carry their month");
-            months
-                .entry(month)
-                .or_default()
-                .push((Some(i), empty.clone(), Some(p.path.clone())));
+            months.entry(month).or_default().push(MonthInput::Part {
+                staged: i,
+                path: p.path.clone(),
+            });
         }
     }
 
@@ -344,10 +347,12 @@ pub async fn resolve_iot(
         let path = format!("tables/{}/{dir}/part-{seq:012}.parquet", source.name());
         let mut writer = None;
         let mut rows = 0u64;
-        for (staged_index, batch, part) in inputs {
-            let batches = match &part {
-                Some(p) => lake.read_all(p, None).await?,
-                None => vec![(*batch).clone()],
+        for input in inputs {
+            let (staged_index, batches) = match input {
+                MonthInput::Part { staged, path } => {
+                    (Some(staged), lake.read_all(&path, None).await?)
+                }
+                MonthInput::Released(b) => (None, vec![b]),
             };
             for b in batches {
                 let mask: BooleanArray = hasher
