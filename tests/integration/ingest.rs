@@ -163,17 +163,22 @@ fn gbk_names_round_trip_exactly() {
             (r[0].to_string(), r[2].to_string())
         })
         .collect();
-    let units = table(&lake, "units").unwrap();
-    let got: BTreeMap<String, String> = strings(&units, "unit_id")
-        .into_iter()
-        .zip(strings(&units, "name"))
-        .map(|(i, n)| (i.unwrap(), n.unwrap()))
-        .collect();
+    let got = unit_names(&lake);
     assert_eq!(got, expected);
     assert!(
         got.values().any(|n| n.contains("天河")),
         "Chinese district names survive"
     );
+}
+
+/// unit_id → name of the lake's units.
+fn unit_names(lake: &std::path::Path) -> BTreeMap<String, String> {
+    let units = table(lake, "units").unwrap();
+    strings(&units, "unit_id")
+        .into_iter()
+        .zip(strings(&units, "name"))
+        .map(|(i, n)| (i.unwrap(), n.unwrap()))
+        .collect()
 }
 
 const UNITS_HEADER: &str = "unit_id,name,grid_id,updated_at\n";
@@ -209,12 +214,7 @@ fn the_same_id_again_is_an_update_ordered_by_updated_at() {
         ),
         &lake,
     ));
-    let units = table(&lake, "units").unwrap();
-    let got: BTreeMap<String, String> = strings(&units, "unit_id")
-        .into_iter()
-        .zip(strings(&units, "name"))
-        .map(|(i, n)| (i.unwrap(), n.unwrap()))
-        .collect();
+    let got = unit_names(&lake);
     assert_eq!(
         got,
         BTreeMap::from([("U1".into(), "新".into()), ("U2".into(), "乙三".into())])

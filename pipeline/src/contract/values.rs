@@ -176,11 +176,21 @@ pub fn format_date(days: i32) -> String {
 
 /// Local ISO-8601 text with the explicit `+08:00` offset, as the generator writes it.
 pub fn format_timestamp_local(ts_micros: i64) -> String {
-    let local = ts_micros.div_euclid(MICROS) + LOCAL_OFFSET_SECONDS;
+    format_timestamp_at(ts_micros, LOCAL_OFFSET_SECONDS)
+}
+
+/// ISO-8601 text of an instant at a whole-hour offset from UTC (`Z` for zero).
+pub fn format_timestamp_at(ts_micros: i64, offset_seconds: i64) -> String {
+    let local = ts_micros.div_euclid(MICROS) + offset_seconds;
     let days = local.div_euclid(86_400) as i32;
     let secs = local.rem_euclid(86_400);
+    let zone = if offset_seconds == 0 {
+        "Z".to_string()
+    } else {
+        format!("{:+03}:00", offset_seconds / 3600)
+    };
     format!(
-        "{}T{:02}:{:02}:{:02}+08:00",
+        "{}T{:02}:{:02}:{:02}{zone}",
         format_date(days),
         secs / 3600,
         secs % 3600 / 60,
@@ -261,6 +271,7 @@ mod tests {
         let ts = parse_timestamp("2026-03-01T16:30:00Z").unwrap();
         assert_eq!(local_day(ts), day("2026-03-02"));
         assert_eq!(format_timestamp_local(ts), "2026-03-02T00:30:00+08:00");
+        assert_eq!(format_timestamp_at(ts, 0), "2026-03-01T16:30:00Z");
     }
 
     #[test]

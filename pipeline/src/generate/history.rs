@@ -7,7 +7,7 @@ use super::world::{
     date, fire_log_odds, normal, pick_weighted, sigmoid, unit_rng, History, Unit, CATEGORIES,
     DISTRICTS, USE_TYPES,
 };
-use crate::contract::values::{format_timestamp_local, LOCAL_OFFSET_SECONDS};
+use crate::contract::values::{format_timestamp_at, format_timestamp_local, LOCAL_OFFSET_SECONDS};
 
 pub type Row = Vec<String>;
 
@@ -43,16 +43,7 @@ fn ts_plain_local(ts: i64) -> String {
 }
 
 fn ts_utc(ts: i64) -> String {
-    let secs = ts.div_euclid(1_000_000);
-    let day = secs.div_euclid(86_400) as i32;
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        date(day),
-        s / 3600,
-        s % 3600 / 60,
-        s % 60
-    )
+    format_timestamp_at(ts, 0)
 }
 
 fn b(v: bool) -> String {
