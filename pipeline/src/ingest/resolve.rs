@@ -13,9 +13,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::arrow::row::{RowConverter, SortField};
-use futures::TryStreamExt;
+use datafusion::parquet::arrow::AsyncArrowWriter;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 
 use super::batch::{QuarantineRow, RowBatchBuilder};
 use super::stage::{month_of, StagedFile};
@@ -54,17 +57,24 @@ enum Input<'a> {
 }
 
 impl Input<'_> {
-    async fn batches(&self, lake: &Lake) -> Result<Vec<(usize, Vec<RecordBatch>)>> {
+    /// Number of parts (a staged file may have several; released rows are one).
+    fn parts(&self) -> usize {
         match self {
-            Input::Memory(b) => Ok(vec![(0, vec![b.clone()])]),
-            Input::Staged(s) => {
-                let mut out = Vec::new();
-                for (k, p) in s.parts.iter().enumerate() {
-                    out.push((k, lake.read_all(&p.path, None).await?));
-                }
-                Ok(out)
-            }
+            Input::Memory(_) => 1,
+            Input::Staged(s) => s.parts.len(),
         }
+    }
+
+    /// The batches of one part, streamed so that a large file is never held whole.
+    async fn stream(
+        &self,
+        lake: &Lake,
+        part: usize,
+    ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+        Ok(match self {
+            Input::Memory(b) => futures::stream::iter([Ok(b.clone())]).boxed(),
+            Input::Staged(s) => lake.read_parquet(&s.parts[part].path, None).await?.boxed(),
+        })
     }
 }
 
@@ -135,11 +145,12 @@ pub async fn resolve_keyed(
     let mut part_rows: Vec<Vec<usize>> = Vec::new();
     for (slot, input) in inputs.iter().enumerate() {
         let mut rows_per_part = Vec::new();
-        for (part, batches) in input.batches(lake).await? {
+        for part in 0..input.parts() {
             let mut row = 0usize;
-            for b in &batches {
-                let ts = timestamps(b, ts_idx);
-                for (r, id) in ids(b).iter().enumerate() {
+            let mut batches = input.stream(lake, part).await?;
+            while let Some(b) = batches.try_next().await? {
+                let ts = timestamps(&b, ts_idx);
+                for (r, id) in ids(&b).iter().enumerate() {
                     let id = id.expect("ids are required");
                     let cand_ts = ts.and_then(|t| (!t.is_null(r)).then(|| t.value(r)));
                     let here = (slot as u32, part as u32, (row + r) as u32);
@@ -190,56 +201,56 @@ pub async fn resolve_keyed(
     // Old files: rewritten only where one of their ids was replaced.
     let mut files = Vec::new();
     let schema = source.lake_schema();
+    let id_name = source.fields()[0].name;
     for (k, f) in old_files.iter().enumerate() {
-        let batches = lake.read_all(&f.path, None).await?;
-        let masks: Vec<BooleanArray> = batches
-            .iter()
-            .map(|b| {
-                ids(b)
-                    .iter()
-                    .map(|id| Some(!id.is_some_and(|id| winners.contains_key(id))))
-                    .collect()
-            })
-            .collect();
-        if masks.iter().all(|m| m.true_count() == m.len()) {
+        let replaced = |b: &RecordBatch| -> BooleanArray {
+            ids(b)
+                .iter()
+                .map(|id| Some(!id.is_some_and(|id| winners.contains_key(id))))
+                .collect()
+        };
+        let mut id_batches = lake.read_parquet(&f.path, Some(&[id_name])).await?;
+        let mut touched = false;
+        while let Some(b) = id_batches.try_next().await? {
+            let keep = replaced(&b);
+            if keep.true_count() < keep.len() {
+                touched = true;
+                break;
+            }
+        }
+        if !touched {
             files.push(f.clone());
             continue;
         }
-        let kept: Vec<RecordBatch> = batches
-            .iter()
-            .zip(&masks)
-            .map(|(b, m)| filter_record_batch(b, m))
-            .collect::<std::result::Result<_, _>>()?;
-        if kept.iter().any(|b| b.num_rows() > 0) {
-            let path = format!("tables/{}/part-{seq:012}-r{k:04}.parquet", source.name());
-            let rows = lake.write_parquet(&path, schema.clone(), &kept).await?;
-            files.push(DataFile { path, rows });
+        let path = format!("tables/{}/part-{seq:012}-r{k:04}.parquet", source.name());
+        let mut writer = TableWriter::new(lake, &path, schema.clone());
+        let mut batches = lake.read_parquet(&f.path, None).await?;
+        while let Some(b) = batches.try_next().await? {
+            writer
+                .write(&filter_record_batch(&b, &replaced(&b))?)
+                .await?;
         }
+        files.extend(writer.finish().await?);
     }
 
-    // This ingest's winners, in arrival order.
-    let mut new_batches = Vec::new();
-    for (slot, input) in inputs.iter().enumerate() {
-        for (part, batches) in input.batches(lake).await? {
+    // This ingest's winners, in arrival order, streamed into one file.
+    let path = format!("tables/{}/part-{seq:012}.parquet", source.name());
+    let mut writer = TableWriter::new(lake, &path, schema);
+    for (input, keep) in inputs.iter().zip(&keep) {
+        for (part, keep) in keep.iter().enumerate() {
             let mut row = 0usize;
-            for b in batches {
-                let mask: BooleanArray = keep[slot][part][row..row + b.num_rows()]
+            let mut batches = input.stream(lake, part).await?;
+            while let Some(b) = batches.try_next().await? {
+                let mask: BooleanArray = keep[row..row + b.num_rows()]
                     .iter()
                     .map(|k| Some(*k))
                     .collect();
                 row += b.num_rows();
-                let kept = filter_record_batch(&b, &mask)?;
-                if kept.num_rows() > 0 {
-                    new_batches.push(kept);
-                }
+                writer.write(&filter_record_batch(&b, &mask)?).await?;
             }
         }
     }
-    if !new_batches.is_empty() {
-        let path = format!("tables/{}/part-{seq:012}.parquet", source.name());
-        let rows = lake.write_parquet(&path, schema, &new_batches).await?;
-        files.push(DataFile { path, rows });
-    }
+    files.extend(writer.finish().await?);
     for (slot, n) in superseded.into_iter().enumerate() {
         if let Some(i) = slot_file[slot] {
             staged[i].superseded = n;
@@ -276,6 +287,57 @@ impl RowHasher {
             .iter()
             .map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref()))
             .collect())
+    }
+}
+
+/// Writes a table file lazily: nothing is created when every batch is empty.
+struct TableWriter<'a> {
+    lake: &'a Lake,
+    path: &'a str,
+    schema: SchemaRef,
+    writer: Option<AsyncArrowWriter<object_store::buffered::BufWriter>>,
+    rows: u64,
+}
+
+impl<'a> TableWriter<'a> {
+    fn new(lake: &'a Lake, path: &'a str, schema: SchemaRef) -> Self {
+        TableWriter {
+            lake,
+            path,
+            schema,
+            writer: None,
+            rows: 0,
+        }
+    }
+
+    fn pq(path: &str) -> impl Fn(datafusion::parquet::errors::ParquetError) -> Error + '_ {
+        move |source| Error::Parquet {
+            path: path.to_string(),
+            source,
+        }
+    }
+
+    async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.writer.is_none() {
+            self.writer = Some(self.lake.parquet_writer(self.path, self.schema.clone())?);
+        }
+        self.rows += batch.num_rows() as u64;
+        let w = self.writer.as_mut().expect("writer");
+        w.write(batch).await.map_err(Self::pq(self.path))
+    }
+
+    async fn finish(mut self) -> Result<Option<DataFile>> {
+        let Some(w) = self.writer.take() else {
+            return Ok(None);
+        };
+        w.close().await.map_err(Self::pq(self.path))?;
+        Ok(Some(DataFile {
+            path: self.path.to_string(),
+            rows: self.rows,
+        }))
     }
 }
 
@@ -345,16 +407,15 @@ pub async fn resolve_iot(
             }
         }
         let path = format!("tables/{}/{dir}/part-{seq:012}.parquet", source.name());
-        let mut writer = None;
-        let mut rows = 0u64;
+        let mut writer = TableWriter::new(lake, &path, schema.clone());
         for input in inputs {
-            let (staged_index, batches) = match input {
+            let (staged_index, mut batches) = match input {
                 MonthInput::Part { staged, path } => {
-                    (Some(staged), lake.read_all(&path, None).await?)
+                    (Some(staged), lake.read_parquet(&path, None).await?.boxed())
                 }
-                MonthInput::Released(b) => (None, vec![b]),
+                MonthInput::Released(b) => (None, futures::stream::iter([Ok(b)]).boxed()),
             };
-            for b in batches {
+            while let Some(b) = batches.try_next().await? {
                 let mask: BooleanArray = hasher
                     .hashes(&b)?
                     .into_iter()
@@ -363,32 +424,10 @@ pub async fn resolve_iot(
                 if let Some(i) = staged_index {
                     staged[i].superseded += (mask.len() - mask.true_count()) as u64;
                 }
-                let kept = filter_record_batch(&b, &mask)?;
-                if kept.num_rows() == 0 {
-                    continue;
-                }
-                if writer.is_none() {
-                    writer = Some(lake.parquet_writer(&path, schema.clone())?);
-                }
-                rows += kept.num_rows() as u64;
-                writer
-                    .as_mut()
-                    .expect("writer")
-                    .write(&kept)
-                    .await
-                    .map_err(|source| Error::Parquet {
-                        path: path.clone(),
-                        source,
-                    })?;
+                writer.write(&filter_record_batch(&b, &mask)?).await?;
             }
         }
-        if let Some(w) = writer {
-            w.close().await.map_err(|source| Error::Parquet {
-                path: path.clone(),
-                source,
-            })?;
-            files.push(DataFile { path, rows });
-        }
+        files.extend(writer.finish().await?);
     }
     Ok(files)
 }
