@@ -369,12 +369,7 @@ async fn ingest_new(
             );
         }
     }
-    let released_total = quality
-        .iter()
-        .map(|q| q.rows_released)
-        .sum::<u64>()
-        .max(released.count);
-    Ok((next, quality, released_total))
+    Ok((next, quality, released.count))
 }
 
 async fn stage_all(
