@@ -324,14 +324,14 @@ async fn ingest_new(
     }
     if !new_rows.is_empty() {
         let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
-        let rows = lake
-            .write_parquet(
+        quarantine_files.extend(
+            lake.write_parquet(
                 &path,
                 batch::quarantine_schema(),
                 &[batch::quarantine_batch(&new_rows)],
             )
-            .await?;
-        quarantine_files.push(DataFile { path, rows });
+            .await?,
+        );
     }
     next.tables.insert(QUARANTINE.into(), quarantine_files);
 
@@ -346,7 +346,7 @@ async fn ingest_new(
         })
         .collect();
     let path = format!("tables/{QUALITY}/part-{seq:012}.parquet");
-    let rows = lake
+    let written = lake
         .write_parquet(
             &path,
             batch::quality_schema(),
@@ -356,7 +356,7 @@ async fn ingest_new(
     next.tables
         .entry(QUALITY.into())
         .or_default()
-        .push(DataFile { path, rows });
+        .extend(written);
     for s in &staged {
         if s.quality.status == "ok" {
             next.ingested.insert(
@@ -497,14 +497,14 @@ async fn release(
         }
         if changed {
             let path = format!("tables/{QUARANTINE}/part-{seq:012}-r{k:04}.parquet");
-            let n = lake
-                .write_parquet(
+            files.extend(
+                lake.write_parquet(
                     &path,
                     batch::quarantine_schema(),
                     &[batch::quarantine_batch(&rows)],
                 )
-                .await?;
-            files.push(DataFile { path, rows: n });
+                .await?,
+            );
         } else {
             files.push(f.clone());
         }

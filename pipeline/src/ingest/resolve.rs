@@ -13,10 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::arrow::row::{RowConverter, SortField};
-use datafusion::parquet::arrow::AsyncArrowWriter;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
@@ -223,7 +221,7 @@ pub async fn resolve_keyed(
             continue;
         }
         let path = format!("tables/{}/part-{seq:012}-r{k:04}.parquet", source.name());
-        let mut writer = TableWriter::new(lake, &path, schema.clone());
+        let mut writer = lake.table_writer(path, schema.clone());
         let mut batches = lake.read_parquet(&f.path, None).await?;
         while let Some(b) = batches.try_next().await? {
             writer
@@ -235,7 +233,7 @@ pub async fn resolve_keyed(
 
     // This ingest's winners, in arrival order, streamed into one file.
     let path = format!("tables/{}/part-{seq:012}.parquet", source.name());
-    let mut writer = TableWriter::new(lake, &path, schema);
+    let mut writer = lake.table_writer(path, schema);
     for (input, keep) in inputs.iter().zip(&keep) {
         for (part, keep) in keep.iter().enumerate() {
             let mut row = 0usize;
@@ -287,57 +285,6 @@ impl RowHasher {
             .iter()
             .map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref()))
             .collect())
-    }
-}
-
-/// Writes a table file lazily: nothing is created when every batch is empty.
-struct TableWriter<'a> {
-    lake: &'a Lake,
-    path: &'a str,
-    schema: SchemaRef,
-    writer: Option<AsyncArrowWriter<object_store::buffered::BufWriter>>,
-    rows: u64,
-}
-
-impl<'a> TableWriter<'a> {
-    fn new(lake: &'a Lake, path: &'a str, schema: SchemaRef) -> Self {
-        TableWriter {
-            lake,
-            path,
-            schema,
-            writer: None,
-            rows: 0,
-        }
-    }
-
-    fn pq(path: &str) -> impl Fn(datafusion::parquet::errors::ParquetError) -> Error + '_ {
-        move |source| Error::Parquet {
-            path: path.to_string(),
-            source,
-        }
-    }
-
-    async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        if self.writer.is_none() {
-            self.writer = Some(self.lake.parquet_writer(self.path, self.schema.clone())?);
-        }
-        self.rows += batch.num_rows() as u64;
-        let w = self.writer.as_mut().expect("writer");
-        w.write(batch).await.map_err(Self::pq(self.path))
-    }
-
-    async fn finish(mut self) -> Result<Option<DataFile>> {
-        let Some(w) = self.writer.take() else {
-            return Ok(None);
-        };
-        w.close().await.map_err(Self::pq(self.path))?;
-        Ok(Some(DataFile {
-            path: self.path.to_string(),
-            rows: self.rows,
-        }))
     }
 }
 
@@ -407,7 +354,7 @@ pub async fn resolve_iot(
             }
         }
         let path = format!("tables/{}/{dir}/part-{seq:012}.parquet", source.name());
-        let mut writer = TableWriter::new(lake, &path, schema.clone());
+        let mut writer = lake.table_writer(path, schema.clone());
         for input in inputs {
             let (staged_index, mut batches) = match input {
                 MonthInput::Part { staged, path } => {

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Datelike;
-use datafusion::parquet::arrow::AsyncArrowWriter;
 use tokio::runtime::Handle;
 
 use super::batch::{self, QualityRow, QuarantineRow, RowBatchBuilder};
@@ -15,8 +14,8 @@ use super::InboxFile;
 use crate::contract::rules::RuleSet;
 use crate::contract::values::{local_day, Value};
 use crate::contract::Source;
-use crate::error::{Error, Result};
-use crate::lake::Lake;
+use crate::error::Result;
+use crate::lake::{Lake, TableWriter};
 
 #[derive(Clone)]
 pub struct StageContext {
@@ -82,12 +81,9 @@ pub fn month_of(ts_micros: i64) -> i32 {
     day.year() * 100 + day.month() as i32
 }
 
-type Writer = AsyncArrowWriter<object_store::buffered::BufWriter>;
-
 struct Out {
     builder: RowBatchBuilder,
-    writer: Option<Writer>,
-    path: String,
+    writer: TableWriter,
     month: Option<i32>,
 }
 
@@ -99,8 +95,7 @@ struct Sink<'a> {
     order: usize,
     outs: BTreeMap<i32, Out>,
     quarantine: Vec<QuarantineRow>,
-    quarantine_writer: Option<Writer>,
-    quarantine_path: String,
+    quarantine_writer: TableWriter,
     flush_rows: usize,
 }
 
@@ -118,16 +113,11 @@ impl<'a> Sink<'a> {
             order,
             outs: BTreeMap::new(),
             quarantine: Vec::new(),
-            quarantine_writer: None,
-            quarantine_path: format!("{}/quarantine/{order:06}.parquet", ctx.staging),
+            quarantine_writer: ctx.lake.table_writer(
+                format!("{}/quarantine/{order:06}.parquet", ctx.staging),
+                batch::quarantine_schema(),
+            ),
             flush_rows,
-        }
-    }
-
-    fn pq(path: &str) -> impl Fn(datafusion::parquet::errors::ParquetError) -> Error + '_ {
-        move |source| Error::Parquet {
-            path: path.to_string(),
-            source,
         }
     }
 
@@ -139,37 +129,32 @@ impl<'a> Sink<'a> {
         let (ctx, source, order) = (self.ctx, self.source, self.order);
         let out = self.outs.entry(month).or_insert_with(|| Out {
             builder: RowBatchBuilder::new(source),
-            writer: None,
-            path: if month == 0 {
-                format!("{}/{}/{order:06}.parquet", ctx.staging, source.name())
-            } else {
-                format!(
-                    "{}/{}/{order:06}-{month}.parquet",
-                    ctx.staging,
-                    source.name()
-                )
-            },
+            writer: ctx.lake.table_writer(
+                if month == 0 {
+                    format!("{}/{}/{order:06}.parquet", ctx.staging, source.name())
+                } else {
+                    format!(
+                        "{}/{}/{order:06}-{month}.parquet",
+                        ctx.staging,
+                        source.name()
+                    )
+                },
+                source.lake_schema(),
+            ),
             month: (month != 0).then_some(month),
         });
         out.builder.push(values, ctx.ingest, file, line);
         if out.builder.len() >= self.flush_rows {
-            Self::flush(ctx, self.handle, out)?;
+            Self::flush(self.handle, out)?;
         }
         Ok(())
     }
 
-    fn flush(ctx: &StageContext, handle: &Handle, out: &mut Out) -> Result<()> {
+    fn flush(handle: &Handle, out: &mut Out) -> Result<()> {
         if out.builder.is_empty() {
             return Ok(());
         }
-        let batch = out.builder.finish();
-        if out.writer.is_none() {
-            out.writer = Some(ctx.lake.parquet_writer(&out.path, batch.schema())?);
-        }
-        let w = out.writer.as_mut().expect("writer");
-        handle
-            .block_on(w.write(&batch))
-            .map_err(Self::pq(&out.path))
+        handle.block_on(out.writer.write(&out.builder.finish()))
     }
 
     fn quarantine(&mut self, row: QuarantineRow) -> Result<()> {
@@ -186,42 +171,28 @@ impl<'a> Sink<'a> {
         }
         let batch = batch::quarantine_batch(&self.quarantine);
         self.quarantine.clear();
-        if self.quarantine_writer.is_none() {
-            self.quarantine_writer = Some(
-                self.ctx
-                    .lake
-                    .parquet_writer(&self.quarantine_path, batch.schema())?,
-            );
-        }
-        let w = self.quarantine_writer.as_mut().expect("writer");
-        self.handle
-            .block_on(w.write(&batch))
-            .map_err(Self::pq(&self.quarantine_path))
+        self.handle.block_on(self.quarantine_writer.write(&batch))
     }
 
     /// Closes every writer; returns the staged parts and quarantine files.
     fn finish(mut self) -> Result<(Vec<StagedPart>, Vec<String>)> {
         let mut parts = Vec::new();
-        for out in self.outs.values_mut() {
-            Self::flush(self.ctx, self.handle, out)?;
-            if let Some(w) = out.writer.take() {
-                self.handle
-                    .block_on(w.close())
-                    .map_err(Self::pq(&out.path))?;
+        for mut out in std::mem::take(&mut self.outs).into_values() {
+            Self::flush(self.handle, &mut out)?;
+            if let Some(file) = self.handle.block_on(out.writer.finish())? {
                 parts.push(StagedPart {
-                    path: out.path.clone(),
+                    path: file.path,
                     month: out.month,
                 });
             }
         }
         self.flush_quarantine()?;
-        let mut quarantine = Vec::new();
-        if let Some(w) = self.quarantine_writer.take() {
-            self.handle
-                .block_on(w.close())
-                .map_err(Self::pq(&self.quarantine_path))?;
-            quarantine.push(self.quarantine_path.clone());
-        }
+        let quarantine = self
+            .handle
+            .block_on(self.quarantine_writer.finish())?
+            .map(|f| f.path)
+            .into_iter()
+            .collect();
         Ok((parts, quarantine))
     }
 }

@@ -8,8 +8,10 @@
 
 mod reader;
 mod snapshot;
+mod writer;
 
 pub use reader::ObjectReader;
+pub use writer::TableWriter;
 
 pub use snapshot::{DataFile, IngestedFile, Snapshot};
 
@@ -170,11 +172,7 @@ impl Lake {
 
     /// A Parquet writer for a new file at `path` (zstd, page statistics, large row groups so
     /// that later scans prune by min/max).
-    pub fn parquet_writer(
-        &self,
-        path: &str,
-        schema: SchemaRef,
-    ) -> Result<AsyncArrowWriter<BufWriter>> {
+    fn parquet_writer(&self, path: &str, schema: SchemaRef) -> Result<AsyncArrowWriter<BufWriter>> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("valid level"),
@@ -190,25 +188,23 @@ impl Lake {
         })
     }
 
-    /// Writes `batches` as one Parquet file; returns its row count.
+    /// A lazy writer of one new table file at `path`.
+    pub fn table_writer(&self, path: impl Into<String>, schema: SchemaRef) -> TableWriter {
+        TableWriter::new(self.clone(), path.into(), schema)
+    }
+
+    /// Writes `batches` as one Parquet file; `None` when they hold no row.
     pub async fn write_parquet(
         &self,
         path: &str,
         schema: SchemaRef,
         batches: &[RecordBatch],
-    ) -> Result<u64> {
-        let mut w = self.parquet_writer(path, schema)?;
-        let pq = |source| Error::Parquet {
-            path: path.to_string(),
-            source,
-        };
-        let mut rows = 0u64;
+    ) -> Result<Option<DataFile>> {
+        let mut w = self.table_writer(path, schema);
         for b in batches {
-            rows += b.num_rows() as u64;
-            w.write(b).await.map_err(pq)?;
+            w.write(b).await?;
         }
-        w.close().await.map_err(pq)?;
-        Ok(rows)
+        w.finish().await
     }
 
     /// Streams the batches of one Parquet file, optionally projected to `columns`.
