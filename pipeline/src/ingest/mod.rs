@@ -322,17 +322,8 @@ async fn ingest_new(
             new_rows.extend(batches.iter().flat_map(quarantine_rows));
         }
     }
-    if !new_rows.is_empty() {
-        let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
-        quarantine_files.extend(
-            lake.write_parquet(
-                &path,
-                batch::quarantine_schema(),
-                &[batch::quarantine_batch(&new_rows)],
-            )
-            .await?,
-        );
-    }
+    let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
+    quarantine_files.extend(write_quarantine(lake, &path, &new_rows).await?);
     next.tables.insert(QUARANTINE.into(), quarantine_files);
 
     let quality: Vec<QualityRow> = staged
@@ -422,6 +413,16 @@ async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<Ha
     Ok(ids)
 }
 
+/// Writes quarantine rows as one table file (none when there are no rows).
+async fn write_quarantine(
+    lake: &Lake,
+    path: &str,
+    rows: &[QuarantineRow],
+) -> Result<Option<DataFile>> {
+    let batch = batch::quarantine_batch(rows);
+    lake.write_parquet(path, batch.schema(), &[batch]).await
+}
+
 fn quarantine_rows(b: &RecordBatch) -> Vec<QuarantineRow> {
     let s = |i: usize| b.column(i).as_string::<i32>();
     let n = |i: usize| {
@@ -497,14 +498,7 @@ async fn release(
         }
         if changed {
             let path = format!("tables/{QUARANTINE}/part-{seq:012}-r{k:04}.parquet");
-            files.extend(
-                lake.write_parquet(
-                    &path,
-                    batch::quarantine_schema(),
-                    &[batch::quarantine_batch(&rows)],
-                )
-                .await?,
-            );
+            files.extend(write_quarantine(lake, &path, &rows).await?);
         } else {
             files.push(f.clone());
         }
