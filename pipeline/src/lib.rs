@@ -6,6 +6,11 @@
 //! - [`ingest`]: inbox files (CSV/GBK, NDJSON, Parquet) → validated, de-duplicated Parquet
 //!   tables in the lake, with quarantine and per-file accounting.
 //! - [`lake`]: object-store access, Parquet I/O and the snapshot commit.
+//! - [`credit`]: fire-credit points, grades, ledger and reward/discipline lists (SQL in
+//!   `sql/credit/`).
+//! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
+//!   stages, publishes.
+//! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
 //! - [`generate`]: a synthetic province with a planted fire model, for samples and benchmarks.
 //! - [`cli`]: one module per subcommand of the `firecredit` binary.
 //!
@@ -13,9 +18,12 @@
 
 pub mod cli;
 pub mod contract;
+pub mod credit;
 pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod lake;
+pub mod publish;
+pub mod run;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! Integration tests: the real `firecredit` binary on `data-samples/` and on small hand-made
 //! inboxes; lake tables are read back with the library.
 
+mod credit;
 mod helpers;
 mod ingest;

@@ -16,16 +16,16 @@ use crate::lake::Lake;
 pub struct IngestArgs {
     /// Inbox folder with one sub-folder per source (units/, inspections/, …).
     #[arg(long)]
-    inbox: PathBuf,
+    pub inbox: PathBuf,
     /// Lake location: a local folder (created if missing).
     #[arg(long)]
-    lake: String,
+    pub lake: String,
     /// Rule tables folder replacing the shipped defaults (violations.csv, bonuses.csv, …).
     #[arg(long)]
-    rules: Option<PathBuf>,
+    pub rules: Option<PathBuf>,
 }
 
-pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
+pub async fn execute(args: IngestArgs) -> anyhow::Result<()> {
     let rules = match &args.rules {
         Some(dir) => RuleSet::from_dir(dir)?,
         None => RuleSet::defaults(),

@@ -1,7 +1,10 @@
 //! Command-line interface: one module per subcommand.
 
+mod explain;
 mod generate;
 mod ingest;
+mod nightly;
+mod run;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -19,8 +22,9 @@ Logs go to stderr (set the level with --log or RUST_LOG); data goes to files or 
 
 /// firecredit: fire-safety credit scoring (消防信用积分) and risk analytics.
 ///
-/// Analysts run `ingest` every night on the day's inbox; `generate` makes a synthetic inbox
-/// for trials and benchmarks.
+/// Analysts (or a scheduler) run `nightly` every night: it ingests the day's inbox and
+/// publishes the day's scores. `explain` answers an objection about one unit; `generate` makes a
+/// synthetic inbox for trials and benchmarks.
 #[derive(Debug, Parser)]
 #[command(name = "firecredit", version, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -36,6 +40,9 @@ pub struct Cli {
 pub enum Command {
     Generate(generate::GenerateArgs),
     Ingest(ingest::IngestArgs),
+    Run(run::RunArgs),
+    Nightly(nightly::NightlyArgs),
+    Explain(explain::ExplainArgs),
 }
 
 pub fn init_logging(level: Option<&str>) {
@@ -53,7 +60,10 @@ pub fn init_logging(level: Option<&str>) {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Generate(args) => generate::run(args),
-        Command::Ingest(args) => runtime()?.block_on(ingest::run(args)),
+        Command::Ingest(args) => runtime()?.block_on(ingest::execute(args)),
+        Command::Run(args) => runtime()?.block_on(run::execute(args)),
+        Command::Nightly(args) => runtime()?.block_on(nightly::execute(args)),
+        Command::Explain(args) => runtime()?.block_on(explain::execute(args)),
     }
 }
 

@@ -5,6 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -208,6 +212,66 @@ impl RuleSet {
 
     pub fn is_bonus_code(&self, code: &str) -> bool {
         self.bonuses.iter().any(|b| b.code == code)
+    }
+
+    /// The four tables as Arrow batches, named as the SQL stages use them.
+    pub fn record_batches(&self) -> Vec<(&'static str, RecordBatch)> {
+        fn strs<T>(rows: &[T], f: impl Fn(&T) -> Option<&str>) -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<StringArray>())
+        }
+        fn ints<T>(rows: &[T], f: impl Fn(&T) -> i64) -> ArrayRef {
+            Arc::new(rows.iter().map(|r| Some(f(r))).collect::<Int64Array>())
+        }
+        let batch =
+            |cols: Vec<(&str, ArrayRef)>| RecordBatch::try_from_iter(cols).expect("rule batch");
+        let v = &self.violations;
+        let b = &self.bonuses;
+        let c = &self.classes;
+        let e = &self.hazard_elements;
+        vec![
+            (
+                "rule_violations",
+                batch(vec![
+                    ("code", strs(v, |r| Some(&r.code))),
+                    ("class", strs(v, |r| Some(&r.class))),
+                    ("points", ints(v, |r| r.points)),
+                    ("hazard_element", strs(v, |r| r.hazard_element.as_deref())),
+                    (
+                        "veto",
+                        Arc::new(v.iter().map(|r| Some(r.veto)).collect::<BooleanArray>()),
+                    ),
+                    ("name_zh", strs(v, |r| Some(&r.name_zh))),
+                    ("name_en", strs(v, |r| Some(&r.name_en))),
+                ]),
+            ),
+            (
+                "rule_bonuses",
+                batch(vec![
+                    ("code", strs(b, |r| Some(&r.code))),
+                    ("points", ints(b, |r| r.points)),
+                    ("window_days", ints(b, |r| r.window_days)),
+                    ("name_zh", strs(b, |r| Some(&r.name_zh))),
+                    ("name_en", strs(b, |r| Some(&r.name_en))),
+                ]),
+            ),
+            (
+                "rule_classes",
+                batch(vec![
+                    ("class", strs(c, |r| Some(&r.class))),
+                    ("window_days", ints(c, |r| r.window_days)),
+                    ("repair_min_days", ints(c, |r| r.repair_min_days)),
+                ]),
+            ),
+            (
+                "rule_hazard_elements",
+                batch(vec![
+                    ("element", strs(e, |r| Some(&r.element))),
+                    ("kind", strs(e, |r| Some(&r.kind))),
+                    ("name_zh", strs(e, |r| Some(&r.name_zh))),
+                    ("name_en", strs(e, |r| Some(&r.name_en))),
+                ]),
+            ),
+        ]
     }
 }
 

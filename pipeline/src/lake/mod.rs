@@ -6,6 +6,7 @@
 //! snapshot is the commit of one ingest. Files written by an ingest that died before its
 //! snapshot are never referenced, so a crash can leave garbage but never a half-ingested table.
 
+pub mod catalog;
 mod reader;
 mod snapshot;
 mod writer;
@@ -77,6 +78,11 @@ impl Lake {
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Full URL of a path inside the lake, for DataFusion table registration.
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}/{}", self.url, path.trim_start_matches('/'))
     }
 
     fn os_err(path: &Path, source: object_store::Error) -> Error {

@@ -48,6 +48,15 @@ impl TableWriter {
         result.map_err(|e| self.parquet_error(e))
     }
 
+    /// Closes the file, creating an empty one (schema only) when no row was written: published
+    /// tables always exist, whatever their size.
+    pub async fn finish_even_if_empty(mut self) -> Result<DataFile> {
+        if self.writer.is_none() {
+            self.writer = Some(self.lake.parquet_writer(&self.path, self.schema.clone())?);
+        }
+        Ok(self.finish().await?.expect("writer is open"))
+    }
+
     /// Closes the file; `None` when no row was written (and so no file exists).
     pub async fn finish(mut self) -> Result<Option<DataFile>> {
         let Some(w) = self.writer.take() else {

@@ -1,0 +1,58 @@
+//! `firecredit nightly`: ingest, then run — the command a scheduler calls.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{ingest, run};
+
+/// Ingest the inbox, then score and publish for --as-of. If some inbox file cannot be read,
+/// scoring does not start (exit 3) unless --allow-partial is given; what is already published
+/// stays untouched.
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    /// Inbox folder with one sub-folder per source.
+    #[arg(long)]
+    inbox: PathBuf,
+    /// Lake location: a local folder.
+    #[arg(long)]
+    lake: String,
+    /// The scoring date (local date, YYYY-MM-DD).
+    #[arg(long, value_parser = super::parse_as_of)]
+    as_of: i32,
+    /// Rule tables folder replacing the shipped defaults.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Score even when some inbox files could not be read.
+    #[arg(long)]
+    allow_partial: bool,
+    /// DataFusion partitions (default: one per core).
+    #[arg(long)]
+    partitions: Option<usize>,
+}
+
+pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
+    let ingested = ingest::execute(ingest::IngestArgs {
+        inbox: args.inbox,
+        lake: args.lake.clone(),
+        rules: args.rules.clone(),
+    })
+    .await;
+    if let Err(e) = ingested {
+        let partial = matches!(
+            e.downcast_ref::<crate::Error>(),
+            Some(crate::Error::FilesFailed { .. })
+        );
+        if !(partial && args.allow_partial) {
+            return Err(e.context("ingest did not complete; nothing was scored"));
+        }
+        tracing::warn!("{e:#}; scoring anyway (--allow-partial)");
+    }
+    run::execute(run::RunArgs {
+        lake: args.lake,
+        as_of: args.as_of,
+        rules: args.rules,
+        partitions: args.partitions,
+    })
+    .await
+}

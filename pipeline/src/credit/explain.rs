@@ -1,0 +1,209 @@
+//! `firecredit explain`: one unit's ledger with each event's arithmetic, in Chinese and English,
+//! for an analyst answering an objection (异议). Reads only the committed run.
+
+use std::fmt::Write;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+
+use crate::contract::rules::RuleSet;
+use crate::error::{Error, Result};
+use crate::lake::catalog::{register_batch, register_files};
+use crate::lake::Lake;
+use crate::publish::read_manifest;
+
+pub const EXPLAIN_SQL: &str = include_str!("../../../sql/credit/explain.sql");
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "active" => "有效 active",
+        "expired" => "已过期 expired",
+        "repaired" => "已信用修复 repaired",
+        "voided" => "异议成立已撤销 voided",
+        "repair_too_early" => "修复过早未生效 repair too early",
+        _ => "?",
+    }
+}
+
+/// Text of every cell of `batch`, by column name.
+struct Cells {
+    batch: RecordBatch,
+}
+
+impl Cells {
+    fn text(&self, col: &str, row: usize) -> String {
+        let c = self.batch.column_by_name(col).expect("explain column");
+        if c.is_null(row) {
+            return String::new();
+        }
+        let opts = FormatOptions::default();
+        ArrayFormatter::try_new(c.as_ref(), &opts)
+            .map(|f| f.value(row).to_string())
+            .unwrap_or_default()
+    }
+
+    fn int(&self, col: &str, row: usize) -> i64 {
+        let c = self.batch.column_by_name(col).expect("explain column");
+        c.as_primitive::<Int64Type>().value(row)
+    }
+
+    fn flag(&self, col: &str, row: usize) -> bool {
+        let c = self.batch.column_by_name(col).expect("explain column");
+        c.as_boolean().value(row)
+    }
+}
+
+/// The explanation of `unit` in the run committed for `as_of`.
+pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> Result<String> {
+    let manifest = read_manifest(lake, as_of).await?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "no committed run for {as_of}; run `firecredit run` first"
+        ))
+    })?;
+    let ctx = crate::run::session(Some(1));
+    for table in ["credit_ledger", "unit_scores"] {
+        let out = manifest
+            .output(table, "parquet")
+            .ok_or_else(|| Error::Invalid(format!("run {} has no {table}", manifest.run_id)))?;
+        let schema = crate::publish::parquet_schema(lake, &out.path).await?;
+        register_files(&ctx, lake, table, schema, &[out.path.as_str()])?;
+    }
+    for (name, batch) in rules.record_batches() {
+        register_batch(&ctx, name, batch)?;
+    }
+    let params = RecordBatch::try_from_iter(vec![(
+        "unit_id",
+        std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![unit])) as _,
+    )])?;
+    register_batch(&ctx, "explain_params", params)?;
+    let batches = ctx.sql(EXPLAIN_SQL).await?.collect().await?;
+    let scores = ctx
+        .sql("SELECT s.* FROM unit_scores s JOIN explain_params p ON p.unit_id = s.unit_id")
+        .await?
+        .collect()
+        .await?;
+    let scores = concat_batches(
+        &ctx.table("unit_scores")
+            .await?
+            .schema()
+            .as_arrow()
+            .clone()
+            .into(),
+        &scores,
+    )?;
+    if scores.num_rows() == 0 {
+        return Err(Error::Invalid(format!(
+            "unit {unit} is not in the run for {as_of}"
+        )));
+    }
+    let schema = std::sync::Arc::new(ctx.sql(EXPLAIN_SQL).await?.schema().as_arrow().clone());
+    let rows = Cells {
+        batch: concat_batches(&schema, &batches)?,
+    };
+    let score = Cells { batch: scores };
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "单位 Unit {unit}    评价日 as_of {as_of}    运行 run {}",
+        manifest.run_id
+    );
+    let _ = writeln!(
+        out,
+        "规则 rules {} ({})",
+        manifest.rules.version,
+        &manifest.rules.sha256[..12]
+    );
+    let _ = writeln!(out);
+    let (mut deductions, mut bonuses) = (0i64, 0i64);
+    for r in 0..rows.batch.num_rows() {
+        let status = rows.text("status", r);
+        let code = rows.text("code", r);
+        let _ = writeln!(
+            out,
+            "{} {code} {} / {}",
+            rows.text("event_id", r),
+            rows.text("name_zh", r),
+            rows.text("name_en", r)
+        );
+        if status == "repair_too_early" {
+            let _ = writeln!(
+                out,
+                "    修复申请 repair on {} for {}: 未满最短期限，不生效 before the minimum wait, no effect",
+                rows.text("event_date", r),
+                rows.text("ref_id", r)
+            );
+            continue;
+        }
+        let base = rows.int("base_points", r);
+        let points = rows.int("points", r);
+        let mut arithmetic = format!("基础分 base {base}");
+        if rows.flag("repeated", r) {
+            let _ = write!(
+                arithmetic,
+                " ×2 重复 repeat (of {})",
+                rows.text("repeat_of", r)
+            );
+        }
+        if rows.flag("timely", r) {
+            arithmetic.push_str(" ÷2 按期整改 rectified in time");
+        }
+        let _ = writeln!(
+            out,
+            "    日期 date {}  计分至 counts until {}  {arithmetic} = {points:+}",
+            rows.text("event_date", r),
+            rows.text("window_end", r),
+        );
+        let detail = match status.as_str() {
+            "voided" => format!(" (objection {})", rows.text("void_action", r)),
+            "repaired" => format!(
+                " (repair {} on {})",
+                rows.text("repair_action", r),
+                rows.text("repaired_on", r)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "    状态 status {}{detail}", status_label(&status));
+        if status == "active" {
+            if points < 0 {
+                deductions -= points;
+            } else {
+                bonuses += points;
+            }
+        }
+    }
+    let capped = bonuses.min(100);
+    let points = (1000 - deductions + capped).clamp(0, 1100);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "有效扣分 active deductions  {deductions}");
+    let _ = writeln!(
+        out,
+        "有效加分 active bonuses     {bonuses} (上限 cap 100 → {capped})"
+    );
+    let _ = writeln!(
+        out,
+        "信用积分 points = clamp(1000 − {deductions} + {capped}, 0, 1100) = {points}"
+    );
+    let published = score.int("credit_points", 0);
+    if published != points {
+        let _ = writeln!(
+            out,
+            "!! published credit_points {published} differ from this arithmetic"
+        );
+    }
+    let veto = score.text("veto_reason", 0);
+    let _ = writeln!(
+        out,
+        "等级 grade {}{}",
+        score.text("credit_grade", 0),
+        if veto.is_empty() {
+            String::new()
+        } else {
+            format!("  一票否决 veto: {veto}")
+        }
+    );
+    let _ = writeln!(out, "主要扣分原因 reasons {}", score.text("reasons", 0));
+    Ok(out)
+}

@@ -1,0 +1,263 @@
+//! Publish: a run's tables go to a fresh folder `runs/<as_of>/<run_id>/`, and
+//! `runs/<as_of>/manifest.json`, written last, names that folder. The manifest is the commit: a
+//! reader that follows it never sees a mix of two runs, and a run that dies before its manifest
+//! leaves the previous one as it was. Older attempt folders are removed after the commit, except
+//! the previously committed one (a reader may still be on it).
+
+mod csv_out;
+
+pub use csv_out::flatten_lists;
+
+use std::collections::BTreeSet;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::prelude::DataFrame;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::lake::Lake;
+
+/// Set to an output name, the process aborts right after writing that output: lets tests prove
+/// that a run killed mid-way leaves the last committed run intact.
+pub const ABORT_AFTER_ENV: &str = "FIRECREDIT_ABORT_AFTER";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Output {
+    pub name: String,
+    pub format: String,
+    pub path: String,
+    pub rows: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputFile {
+    pub source: String,
+    pub file: String,
+    pub sha256: String,
+    pub ingest: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rules {
+    pub version: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageTiming {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+/// `runs/<as_of>/manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub run_id: String,
+    pub as_of: String,
+    pub firecredit_version: String,
+    /// The lake snapshot the run read.
+    pub lake_version: u64,
+    /// The run's folder, relative to the lake root.
+    pub dir: String,
+    pub inputs: Vec<InputFile>,
+    pub rules: Rules,
+    pub model_version: Option<String>,
+    pub outputs: Vec<Output>,
+    pub stage_timings: Vec<StageTiming>,
+}
+
+impl Manifest {
+    /// The output `name` in `format` (`parquet` or `csv`).
+    pub fn output(&self, name: &str, format: &str) -> Option<&Output> {
+        self.outputs
+            .iter()
+            .find(|o| o.name == name && o.format == format)
+    }
+}
+
+pub fn manifest_path(as_of: &str) -> String {
+    format!("runs/{as_of}/manifest.json")
+}
+
+/// The committed run for `as_of`, if any.
+pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
+    let path = manifest_path(as_of);
+    match lake.get(&path).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Snapshot {
+                path,
+                message: e.to_string(),
+            }),
+        Err(Error::ObjectStore {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes one run's outputs into its own folder, then commits them with the manifest.
+pub struct Publisher {
+    lake: Lake,
+    as_of: String,
+    run_id: String,
+    dir: String,
+    outputs: Vec<Output>,
+}
+
+impl Publisher {
+    pub fn new(lake: &Lake, as_of: &str) -> Self {
+        let run_id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+            std::process::id()
+        );
+        Publisher {
+            lake: lake.clone(),
+            dir: format!("runs/{as_of}/{run_id}"),
+            as_of: as_of.to_string(),
+            run_id,
+            outputs: Vec::new(),
+        }
+    }
+
+    pub fn path_of(&self, name: &str, format: &str) -> String {
+        format!("{}/{name}.{format}", self.dir)
+    }
+
+    /// Executes `df` once, streaming its batches into `<name>.parquet` (and `<name>.csv` when
+    /// asked, lists `;`-joined). Returns the Parquet path and its schema, so that a later stage
+    /// can read the table back.
+    pub async fn write(
+        &mut self,
+        name: &str,
+        df: DataFrame,
+        with_csv: bool,
+    ) -> Result<(String, SchemaRef)> {
+        let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let parquet_path = self.path_of(name, "parquet");
+        let mut parquet = self.lake.table_writer(parquet_path.clone(), schema.clone());
+        let csv_path = self.path_of(name, "csv");
+        let mut csv =
+            with_csv.then(|| csv_out::CsvWriter::new(&self.lake, &csv_path, schema.clone()));
+        let mut stream = df.execute_stream().await?;
+        let mut rows = 0u64;
+        while let Some(batch) = stream.try_next().await? {
+            rows += batch.num_rows() as u64;
+            parquet.write(&batch).await?;
+            if let Some(c) = csv.as_mut() {
+                c.write(&batch).await?;
+            }
+        }
+        parquet.finish_even_if_empty().await?;
+        self.record(name, "parquet", &parquet_path, rows).await?;
+        if let Some(c) = csv {
+            c.finish().await?;
+            self.record(name, "csv", &csv_path, rows).await?;
+        }
+        if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == name) {
+            tracing::error!(output = name, "{ABORT_AFTER_ENV} set: aborting as asked");
+            std::process::abort();
+        }
+        Ok((parquet_path, schema))
+    }
+
+    async fn record(&mut self, name: &str, format: &str, path: &str, rows: u64) -> Result<()> {
+        let sha256 = sha256_object(&self.lake, path).await?;
+        self.outputs.push(Output {
+            name: name.into(),
+            format: format.into(),
+            path: path.into(),
+            rows,
+            sha256,
+        });
+        Ok(())
+    }
+
+    /// Writes the manifest (the commit) and removes stale attempt folders.
+    pub async fn commit(
+        self,
+        lake_version: u64,
+        inputs: Vec<InputFile>,
+        rules: Rules,
+        model_version: Option<String>,
+        stage_timings: Vec<StageTiming>,
+    ) -> Result<Manifest> {
+        let previous = read_manifest(&self.lake, &self.as_of).await?;
+        let manifest = Manifest {
+            run_id: self.run_id,
+            as_of: self.as_of.clone(),
+            firecredit_version: env!("CARGO_PKG_VERSION").into(),
+            lake_version,
+            dir: self.dir.clone(),
+            inputs,
+            rules,
+            model_version,
+            outputs: self.outputs,
+            stage_timings,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        self.lake
+            .put(&manifest_path(&self.as_of), json.into())
+            .await?;
+        let keep: BTreeSet<String> = [Some(self.dir), previous.map(|p| p.dir)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Err(e) = remove_stale(&self.lake, &self.as_of, &keep).await {
+            tracing::warn!(error = %e, "could not remove stale run folders; they are unreferenced");
+        }
+        Ok(manifest)
+    }
+}
+
+async fn remove_stale(lake: &Lake, as_of: &str, keep: &BTreeSet<String>) -> Result<()> {
+    let prefix = Path::from(format!("runs/{as_of}"));
+    let listing = lake
+        .store()
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(|source| Error::ObjectStore {
+            location: prefix.to_string(),
+            source,
+        })?;
+    for dir in listing.common_prefixes {
+        if !keep.contains(dir.as_ref()) {
+            lake.delete_prefix(dir.as_ref()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The Arrow schema of a published Parquet file.
+pub async fn parquet_schema(lake: &Lake, path: &str) -> Result<SchemaRef> {
+    let reader = crate::lake::ObjectReader::new(lake.store(), Path::from(path));
+    let builder = datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|source| Error::Parquet {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(builder.schema().clone())
+}
+
+/// SHA-256 of an object, streamed.
+pub async fn sha256_object(lake: &Lake, path: &str) -> Result<String> {
+    let p = Path::from(path);
+    let err = |source| Error::ObjectStore {
+        location: path.to_string(),
+        source,
+    };
+    let mut stream = lake.store().get(&p).await.map_err(err)?.into_stream();
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(chunk.map_err(err)?);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
