@@ -141,3 +141,180 @@ fn credit_rules_match_their_golden_files() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn sha256_file(path: &Path) -> String {
+    firecredit::ingest::sha256_file(path).unwrap()
+}
+
+/// Every output of the manifest exists with the recorded checksum.
+fn assert_intact(lake: &Path, m: &Manifest) {
+    assert!(!m.outputs.is_empty());
+    for o in &m.outputs {
+        assert_eq!(sha256_file(&lake.join(&o.path)), o.sha256, "{}", o.path);
+    }
+}
+
+fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
+    m.outputs
+        .iter()
+        .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
+        .collect()
+}
+
+#[test]
+fn two_runs_on_the_same_inputs_publish_identical_tables() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let first = nightly(&samples("inbox"), &lake, "2026-06-30", None);
+    assert_ok(&firecredit(&[
+        "run",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+    ]));
+    let second = manifest(&lake, "2026-06-30");
+    assert_ne!(first.run_id, second.run_id);
+    assert_eq!(checksums(&first), checksums(&second));
+    assert_intact(&lake, &second);
+    // The manifest names what was read and with which rules.
+    assert_eq!(second.inputs.len(), 8);
+    assert_eq!(second.rules.version, "gd-2026.1");
+    assert_eq!(second.lake_version, 1);
+    assert!(second.stage_timings.iter().any(|t| t.stage == "credit"));
+    let scores = second.output("unit_scores", "parquet").unwrap();
+    assert_eq!(scores.rows, 1500, "every unit is scored");
+    // One partition or two: the same bytes.
+    let other = tmp.path().join("other");
+    assert_ok(&ingest(&samples("inbox"), &other));
+    assert_ok(&firecredit(&[
+        "run",
+        "--lake",
+        other.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--partitions",
+        "1",
+    ]));
+    assert_eq!(
+        checksums(&manifest(&other, "2026-06-30")),
+        checksums(&first)
+    );
+}
+
+#[test]
+fn a_run_killed_mid_way_leaves_the_last_run_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let committed = nightly(&samples("inbox"), &lake, "2026-06-30", None);
+    for stage in ["credit_ledger", "unit_scores", "discipline_list"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"))
+            .args([
+                "--log",
+                "error",
+                "run",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--as-of",
+                "2026-06-30",
+            ])
+            .env(firecredit::publish::ABORT_AFTER_ENV, stage)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "the run was killed after {stage}");
+        assert_eq!(
+            manifest(&lake, "2026-06-30"),
+            committed,
+            "manifest unchanged after a kill in {stage}"
+        );
+        assert_intact(&lake, &committed);
+    }
+    assert_ok(&firecredit(&[
+        "run",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+    ]));
+    let rerun = manifest(&lake, "2026-06-30");
+    assert_eq!(
+        checksums(&rerun),
+        checksums(&committed),
+        "the rerun completes with the same tables"
+    );
+    // Only the new run and the one before it are kept.
+    let attempts = std::fs::read_dir(lake.join("runs/2026-06-30"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().is_dir())
+        .count();
+    assert_eq!(attempts, 2);
+}
+
+#[test]
+fn explain_shows_each_events_arithmetic_and_the_total() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let case = repo().join("tests/golden/credit/02_timely");
+    nightly(&case.join("inbox"), &lake, "2026-06-30", None);
+    let out = firecredit(&[
+        "explain",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--unit",
+        "U1",
+    ]);
+    assert_ok(&out);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "U1-b V101 消防设施、器材未保持完好有效 / fire systems or equipment not kept in working order",
+        "基础分 base 30 ×2 重复 repeat (of U1-a) ÷2 按期整改 rectified in time = -30",
+        "基础分 base 30 ÷2 按期整改 rectified in time = -15",
+        "计分至 counts until 2027-01-31",
+        "信用积分 points = clamp(1000 − 45 + 0, 0, 1100) = 955",
+        "等级 grade A",
+    ] {
+        assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+    }
+    assert!(!text.contains("differ"), "{text}");
+    let missing = firecredit(&[
+        "explain",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+        "--unit",
+        "U404",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn nightly_does_not_score_when_an_inbox_file_failed_unless_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let dirty = samples("dirty");
+    let args = [
+        "nightly",
+        "--inbox",
+        dirty.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+    ];
+    let out = firecredit(&args);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(!lake.join("runs").exists(), "nothing was published");
+    let mut partial = args.to_vec();
+    partial.push("--allow-partial");
+    assert_ok(&firecredit(&partial));
+    assert_eq!(
+        manifest(&lake, "2026-06-30")
+            .output("unit_scores", "parquet")
+            .unwrap()
+            .rows,
+        400
+    );
+}

@@ -61,11 +61,13 @@ impl Lake {
             path: local.to_string(),
             source,
         })?;
-        let store =
-            LocalFileSystem::new_with_prefix(&root).map_err(|source| Error::ObjectStore {
+        let store = LocalFileSystem::new_with_prefix(&root)
+            .map_err(|source| Error::ObjectStore {
                 location: root.display().to_string(),
                 source,
-            })?;
+            })?
+            // Deleting a run folder's files also removes the emptied folders.
+            .with_automatic_cleanup(true);
         Ok(Lake {
             store: Arc::new(store),
             url: format!("file://{}", root.display()),
