@@ -67,9 +67,8 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     register_batch(&ctx, "params", params(opts.as_of, &opts.rules))?;
 
     let mut publisher = Publisher::new(lake, &as_of);
-    let mut timings = Vec::new();
     let started = Instant::now();
-    crate::credit::run(&ctx, lake, &mut publisher).await?;
+    let mut timings = crate::credit::run(&ctx, lake, &mut publisher).await?;
     timings.push(StageTiming {
         stage: "credit".into(),
         seconds: started.elapsed().as_secs_f64(),
