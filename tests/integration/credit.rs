@@ -54,8 +54,7 @@ pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Ve
     let mut lines = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        let schema = batch.schema();
-        let batch = firecredit::publish::flatten_lists(&batch, &flat_schema(&schema)).unwrap();
+        let batch = firecredit::publish::flatten_lists(&batch).unwrap();
         let opts = FormatOptions::default();
         let cols: Vec<_> = columns
             .iter()
@@ -73,22 +72,6 @@ pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Ve
         }
     }
     lines
-}
-
-fn flat_schema(
-    schema: &datafusion::arrow::datatypes::SchemaRef,
-) -> datafusion::arrow::datatypes::SchemaRef {
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    std::sync::Arc::new(Schema::new(
-        schema
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::List(_) => Field::new(f.name(), DataType::Utf8, true),
-                _ => f.as_ref().clone(),
-            })
-            .collect::<Vec<_>>(),
-    ))
 }
 
 fn expected(path: &Path) -> (Vec<String>, Vec<String>) {

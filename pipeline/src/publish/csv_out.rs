@@ -28,8 +28,21 @@ fn flat_type(t: &DataType) -> DataType {
     }
 }
 
+/// The schema of [`flatten_lists`]' output.
+pub fn flat_schema(schema: &Schema) -> SchemaRef {
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), flat_type(f.data_type()), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
 /// Replaces list columns with their items joined by `;` (null stays null).
-pub fn flatten_lists(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+pub fn flatten_lists(batch: &RecordBatch) -> Result<RecordBatch> {
+    // From the batch itself: an engine may hand out string views where the plan said Utf8.
+    let schema = flat_schema(&batch.schema());
     let columns: Vec<ArrayRef> = batch
         .columns()
         .iter()
@@ -53,18 +66,12 @@ pub fn flatten_lists(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBa
             _ => Ok(c.clone()),
         })
         .collect::<std::result::Result<_, datafusion::arrow::error::ArrowError>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 impl CsvWriter {
     pub fn new(lake: &Lake, path: &str, schema: SchemaRef) -> Self {
-        let flat = Arc::new(Schema::new(
-            schema
-                .fields()
-                .iter()
-                .map(|f| Field::new(f.name(), flat_type(f.data_type()), true))
-                .collect::<Vec<_>>(),
-        ));
+        let flat = flat_schema(&schema);
         CsvWriter {
             upload: BufWriter::new(lake.store(), Path::from(path)),
             path: path.to_string(),
@@ -81,7 +88,7 @@ impl CsvWriter {
     }
 
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let flat = flatten_lists(batch, &self.schema)?;
+        let flat = flatten_lists(batch)?;
         let mut bytes = Vec::new();
         {
             let mut w = WriterBuilder::new()
