@@ -8,6 +8,8 @@
 //! - [`lake`]: object-store access, Parquet I/O and the snapshot commit.
 //! - [`credit`]: fire-credit points, grades, ledger and reward/discipline lists (SQL in
 //!   `sql/credit/`).
+//! - [`hazard`]: connected-device downtime, hazard elements, major fire hazard units (SQL in
+//!   `sql/hazard/`).
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -21,6 +23,7 @@ pub mod contract;
 pub mod credit;
 pub mod error;
 pub mod generate;
+pub mod hazard;
 pub mod ingest;
 pub mod lake;
 pub mod publish;

@@ -1,17 +1,10 @@
 -- Credit ledger (scoring.md §1): every credit event known at as_of, with its arithmetic and
 -- status, plus one row per ineffective (too early) repair.
--- Inputs: lake tables violations, incidents, credit_actions; rule tables rule_violations,
--- rule_bonuses, rule_classes; params (one row: as_of).
+-- Inputs: lake tables violations, incidents, credit_actions; voided_events (objections
+-- upheld); rule tables rule_violations, rule_bonuses, rule_classes; params (one row: as_of).
 -- Day arithmetic uses day numbers (CAST(date AS INT)) so that it is exact and engine-neutral.
 WITH p AS (
     SELECT as_of, CAST(as_of AS INT) AS as_of_d FROM params
-),
-objections AS (
-    -- Objection upheld: the referenced event and its X01 are void from the start.
-    SELECT a.unit_id, a.ref_id, MIN(a.action_id) AS void_action
-    FROM credit_actions a CROSS JOIN p
-    WHERE a.kind = 'objection_upheld' AND a.effective_on <= p.as_of
-    GROUP BY a.unit_id, a.ref_id
 ),
 v AS (
     SELECT v.unit_id, v.violation_id, v.code, v.found_on, v.rectify_due,
@@ -19,7 +12,7 @@ v AS (
            CAST(v.found_on AS INT) AS found_d,
            o.void_action
     FROM violations v CROSS JOIN p
-    LEFT JOIN objections o ON o.unit_id = v.unit_id AND o.ref_id = v.violation_id
+    LEFT JOIN voided_events o ON o.unit_id = v.unit_id AND o.ref_id = v.violation_id
     WHERE v.found_on <= p.as_of
 ),
 repeats AS (
@@ -59,7 +52,7 @@ fire_events AS (
            i.incident_id AS source_id,
            CAST(NULL AS VARCHAR) AS repeat_of, false AS timely, o.void_action
     FROM incidents i CROSS JOIN p
-    LEFT JOIN objections o ON o.unit_id = i.unit_id AND o.ref_id = i.incident_id
+    LEFT JOIN voided_events o ON o.unit_id = i.unit_id AND o.ref_id = i.incident_id
     WHERE i.kind = 'fire' AND i.unit_id IS NOT NULL AND i.unit_responsible
       AND CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) <= p.as_of
 ),

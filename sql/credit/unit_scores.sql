@@ -1,6 +1,6 @@
 -- Unit scores (scoring.md §1): points, grade, veto and the three largest active deductions for
 -- every unit of the registry (closed units too). Inputs: units, credit_ledger, rule_violations,
--- params (as_of, rules_version, rules_sha256).
+-- major_hazard_units, params (as_of, rules_version, rules_sha256).
 WITH active AS (
     SELECT * FROM credit_ledger WHERE status = 'active'
 ),
@@ -32,13 +32,14 @@ scored AS (
     SELECT u.unit_id,
            GREATEST(0, LEAST(1100, 1000 - COALESCE(t.deductions, 0)
                                      + LEAST(COALESCE(t.bonuses, 0), 100))) AS credit_points,
-           v.veto_reason,
+           v.veto_reason, m.unit_id IS NOT NULL AS major_hazard,
            -- No deduction: an empty list, not null.
            COALESCE(r.reasons, arrow_cast(make_array(), 'List(Utf8)')) AS reasons
     FROM units u
     LEFT JOIN totals t ON t.unit_id = u.unit_id
     LEFT JOIN vetoes v ON v.unit_id = u.unit_id
     LEFT JOIN reasons r ON r.unit_id = u.unit_id
+    LEFT JOIN major_hazard_units m ON m.unit_id = u.unit_id
 )
 SELECT s.unit_id, p.as_of,
        CAST(s.credit_points AS BIGINT) AS credit_points,
@@ -49,10 +50,10 @@ SELECT s.unit_id, p.as_of,
             ELSE 'D' END AS credit_grade,
        s.veto_reason,
        s.reasons,
-       -- Filled by the risk and hazard stages (scoring.md §2, §3) as they land.
+       -- Filled by the risk stage (scoring.md §3) when it lands.
        CAST(NULL AS DOUBLE) AS risk_probability,
        CAST(NULL AS INT) AS risk_level,
-       CAST(NULL AS BOOLEAN) AS major_hazard,
+       s.major_hazard,
        p.rules_version, p.rules_sha256,
        CAST(NULL AS VARCHAR) AS model_version
 FROM scored s CROSS JOIN params p

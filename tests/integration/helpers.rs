@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use firecredit::publish::Manifest;
 use std::process::{Command, Output};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -165,4 +168,123 @@ pub fn table_lines(lake: &Path, name: &str) -> Vec<String> {
         .collect();
     lines.sort();
     lines
+}
+
+/// The case folders of `tests/golden/<kind>/`, sorted.
+pub fn golden_cases(kind: &str) -> Vec<PathBuf> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/golden").join(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// Runs `nightly` for a case into `lake`; returns the committed manifest.
+pub fn nightly(inbox: &Path, lake: &Path, as_of: &str, rules: Option<&Path>) -> Manifest {
+    let mut args = vec![
+        "nightly",
+        "--inbox",
+        inbox.to_str().unwrap(),
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        as_of,
+    ];
+    if let Some(r) = rules {
+        args.extend(["--rules", r.to_str().unwrap()]);
+    }
+    assert_ok(&firecredit(&args));
+    manifest(lake, as_of)
+}
+
+pub fn manifest(lake: &Path, as_of: &str) -> Manifest {
+    let text = std::fs::read_to_string(lake.join(format!("runs/{as_of}/manifest.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A published Parquet table as CSV lines of `columns` (lists `;`-joined), in file order.
+pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Vec<String> {
+    let path = lake.join(&m.output(table, "parquet").unwrap().path);
+    let file = std::fs::File::open(path).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+    let mut lines = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let batch = firecredit::publish::flatten_lists(&batch).unwrap();
+        let opts = FormatOptions::default();
+        let cols: Vec<_> = columns
+            .iter()
+            .map(|c| {
+                ArrayFormatter::try_new(batch.column_by_name(c).unwrap().as_ref(), &opts).unwrap()
+            })
+            .collect();
+        for r in 0..batch.num_rows() {
+            lines.push(
+                cols.iter()
+                    .map(|f| f.value(r).to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+    }
+    lines
+}
+
+pub fn expected(path: &Path) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    (header, lines.collect())
+}
+
+/// Runs every golden case of `kind`: `nightly` on its inbox, then each `<table>.csv` of the case
+/// against the published table's columns named in that file's header.
+pub fn check_golden(kind: &str, tables: &[&str]) {
+    let cases = golden_cases(kind);
+    assert!(!cases.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let as_of = std::fs::read_to_string(case.join("as_of"))
+            .unwrap()
+            .trim()
+            .to_string();
+        let rules = case.join("rules");
+        let lake = tmp.path().join(&name);
+        let m = nightly(
+            &case.join("inbox"),
+            &lake,
+            &as_of,
+            rules.is_dir().then_some(rules.as_path()),
+        );
+        for table in tables {
+            let file = case.join(format!("{table}.csv"));
+            if !file.exists() {
+                continue;
+            }
+            let (header, want) = expected(&file);
+            let columns: Vec<&str> = header.iter().map(String::as_str).collect();
+            let got = published(&lake, &m, table, &columns);
+            if got != want {
+                failures.push(format!(
+                    "{kind}/{name}/{table}.csv\n  want:\n    {}\n  got:\n    {}",
+                    want.join("\n    "),
+                    got.join("\n    ")
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -2,5 +2,6 @@
 //! inboxes; lake tables are read back with the library.
 
 mod credit;
+mod hazard;
 mod helpers;
 mod ingest;

@@ -26,9 +26,8 @@ pub struct NightlyArgs {
     /// Score even when some inbox files could not be read.
     #[arg(long)]
     allow_partial: bool,
-    /// DataFusion partitions (default: one per core).
-    #[arg(long)]
-    partitions: Option<usize>,
+    #[command(flatten)]
+    engine: run::EngineArgs,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
@@ -52,7 +51,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         lake: args.lake,
         as_of: args.as_of,
         rules: args.rules,
-        partitions: args.partitions,
+        engine: args.engine,
     })
     .await
 }

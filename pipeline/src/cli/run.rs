@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::contract::rules::RuleSet;
 use crate::lake::Lake;
-use crate::run::{run, RunOptions};
+use crate::run::{run, EngineOptions, RunOptions};
 
 /// Score every unit for one day and publish the run: credit points and grades, the ledger,
 /// reward and discipline lists, and manifest.json (written last) under LAKE/runs/<as_of>/.
@@ -23,9 +23,55 @@ pub struct RunArgs {
     /// Rule tables folder replacing the shipped defaults.
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+/// Query engine settings shared by `run` and `nightly`.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
     /// DataFusion partitions (default: one per core).
     #[arg(long)]
     pub partitions: Option<usize>,
+    /// Memory for query operators, e.g. 6G or 800M; beyond it they spill to disk (default: 40 %
+    /// of RAM).
+    #[arg(long, value_parser = parse_size)]
+    pub memory_limit: Option<usize>,
+    /// Folder for spill files (default: the system's temporary folder).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    pub fn options(&self) -> EngineOptions {
+        EngineOptions {
+            target_partitions: self.partitions,
+            memory_limit: self.memory_limit,
+            spill_dir: self.spill_dir.clone(),
+        }
+    }
+}
+
+/// `123`, `64K`, `800M`, `6G` (binary units).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size like 6G"))?;
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("`{text}`: unit must be K, M or G")),
+    };
+    n.checked_shl(shift)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
 pub fn rules(dir: &Option<PathBuf>) -> anyhow::Result<RuleSet> {
@@ -40,7 +86,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
     let opts = RunOptions {
         as_of: args.as_of,
         rules: Arc::new(rules(&args.rules)?),
-        target_partitions: args.partitions,
+        engine: args.engine.options(),
     };
     let manifest = run(&lake, &opts)
         .await
@@ -56,4 +102,19 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         lake.url_of(&crate::publish::manifest_path(&manifest.as_of))
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("6G"), Ok(6 << 30));
+        assert_eq!(parse_size("800m"), Ok(800 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("6T").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("0").is_err());
+    }
 }

@@ -62,7 +62,10 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
             "no committed run for {as_of}; run `firecredit run` first"
         ))
     })?;
-    let ctx = crate::run::session(Some(1));
+    let ctx = crate::run::session(&crate::run::EngineOptions {
+        target_partitions: Some(1),
+        ..Default::default()
+    })?;
     for table in ["credit_ledger", "unit_scores"] {
         let out = manifest
             .output(table, "parquet")

@@ -102,6 +102,32 @@ pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>>
     }
 }
 
+/// The committed run with the latest `as_of` before `as_of`, if any.
+pub async fn previous_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
+    let prefix = Path::from("runs");
+    let listing = lake
+        .store()
+        .list_with_delimiter(Some(&prefix))
+        .await
+        .map_err(|source| Error::ObjectStore {
+            location: prefix.to_string(),
+            source,
+        })?;
+    let mut days: Vec<String> = listing
+        .common_prefixes
+        .iter()
+        .filter_map(|p| p.filename().map(str::to_string))
+        .filter(|d| d.as_str() < as_of)
+        .collect();
+    days.sort();
+    for day in days.iter().rev() {
+        if let Some(m) = read_manifest(lake, day).await? {
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
 /// Writes one run's outputs into its own folder, then commits them with the manifest.
 pub struct Publisher {
     lake: Lake,

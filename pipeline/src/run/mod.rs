@@ -1,36 +1,94 @@
 //! One scoring run for an `as_of` date: open the lake snapshot, register its tables with
-//! DataFusion, run the stages in order, publish, and commit the manifest.
+//! DataFusion, run the stages' SQL steps in order, publish each table, commit the manifest.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Date32Array, StringArray};
+use datafusion::arrow::array::{Date32Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::contract::rules::RuleSet;
-use crate::contract::values::format_date;
+use crate::contract::values::{format_date, LOCAL_OFFSET_SECONDS};
 use crate::error::{Error, Result};
-use crate::lake::catalog::{register_batch, register_snapshot};
+use crate::lake::catalog::{register_batch, register_files, register_snapshot};
 use crate::lake::Lake;
-use crate::publish::{InputFile, Manifest, Publisher, Rules, StageTiming};
+use crate::publish::{previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming};
+
+/// Views every stage may use, registered before the first step.
+const VOIDED_EVENTS_SQL: &str = include_str!("../../../sql/common/voided_events.sql");
+
+/// One SQL step: its result is published as `name` (and as CSV when asked), then registered
+/// from the published file for the steps after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub name: &'static str,
+    pub sql: &'static str,
+    pub csv: bool,
+}
+
+impl Step {
+    pub const fn publish(name: &'static str, sql: &'static str, csv: bool) -> Self {
+        Step { name, sql, csv }
+    }
+}
+
+/// Engine settings: DataFusion's memory pool spills to disk beyond `memory_limit`.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Target partitions (default: the machine's cores).
+    pub target_partitions: Option<usize>,
+    /// Bytes of memory for query operators (default: [`default_memory_limit`]).
+    pub memory_limit: Option<usize>,
+    /// Where spill files go (default: the OS temporary folder).
+    pub spill_dir: Option<PathBuf>,
+}
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Local date, days since 1970-01-01.
     pub as_of: i32,
     pub rules: Arc<RuleSet>,
-    /// DataFusion target partitions (default: the machine's cores).
-    pub target_partitions: Option<usize>,
+    pub engine: EngineOptions,
 }
 
-/// A DataFusion session for the pipeline's SQL.
-pub fn session(target_partitions: Option<usize>) -> SessionContext {
+/// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
+/// the model fit and the OS cache.
+pub fn default_memory_limit() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
+    });
+    total_kib.map_or(2 << 30, |k| k * 1024 / 10 * 4)
+}
+
+/// A DataFusion session for the pipeline's SQL, with a spilling memory pool.
+pub fn session(engine: &EngineOptions) -> Result<SessionContext> {
     let mut config = SessionConfig::new().with_information_schema(false);
-    if let Some(n) = target_partitions {
+    if let Some(n) = engine.target_partitions {
         config = config.with_target_partitions(n.max(1));
     }
-    SessionContext::new_with_config(config)
+    let limit = engine.memory_limit.unwrap_or_else(default_memory_limit);
+    let disk = match &engine.spill_dir {
+        Some(dir) => DiskManagerMode::Directories(vec![dir.clone()]),
+        None => DiskManagerMode::OsTmpDirectory,
+    };
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// UTC microseconds of local midnight at the start of day `day`.
+fn local_midnight_us(day: i32) -> i64 {
+    (i64::from(day) * 86_400 - LOCAL_OFFSET_SECONDS) * 1_000_000
 }
 
 /// The `params` table: the values every stage binds (never pasted into SQL text).
@@ -45,8 +103,70 @@ fn params(as_of: i32, rules: &RuleSet) -> RecordBatch {
             "rules_sha256",
             Arc::new(StringArray::from(vec![rules.sha256.clone()])) as _,
         ),
+        // The IoT window: the 30 local days ending at the end of as_of.
+        (
+            "iot_window_start_us",
+            Arc::new(Int64Array::from(vec![local_midnight_us(as_of - 29)])) as _,
+        ),
+        (
+            "iot_window_end_us",
+            Arc::new(Int64Array::from(vec![local_midnight_us(as_of + 1)])) as _,
+        ),
     ])
     .expect("params batch")
+}
+
+/// Runs `steps`, publishing each; returns their timings as `<stage>.<step>`.
+pub async fn run_steps(
+    ctx: &SessionContext,
+    lake: &Lake,
+    publisher: &mut Publisher,
+    stage: &str,
+    steps: &[Step],
+) -> Result<Vec<StageTiming>> {
+    let mut timings = Vec::new();
+    for step in steps {
+        let started = Instant::now();
+        let df = ctx.sql(step.sql).await?;
+        let (path, schema) = publisher.write(step.name, df, step.csv).await?;
+        // Later steps read the published table, not a re-execution of its query.
+        register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(
+            stage,
+            step = step.name,
+            seconds = format!("{seconds:.2}"),
+            "step done"
+        );
+        timings.push(StageTiming {
+            stage: format!("{stage}.{}", step.name),
+            seconds,
+        });
+    }
+    Ok(timings)
+}
+
+/// Registers the previous run's `major_hazard_units` (empty when there is none).
+async fn register_previous(ctx: &SessionContext, lake: &Lake, as_of: &str) -> Result<()> {
+    let name = crate::hazard::PREVIOUS_MAJOR_HAZARD_UNITS;
+    let previous = previous_manifest(lake, as_of).await?;
+    match previous
+        .as_ref()
+        .and_then(|m| m.output("major_hazard_units", "parquet"))
+    {
+        Some(out) => {
+            let schema = crate::publish::parquet_schema(lake, &out.path).await?;
+            register_files(ctx, lake, name, schema, &[out.path.as_str()])
+        }
+        None => {
+            let schema = Arc::new(Schema::new(vec![Field::new(
+                "unit_id",
+                DataType::Utf8,
+                false,
+            )]));
+            register_batch(ctx, name, RecordBatch::new_empty(schema))
+        }
+    }
 }
 
 /// Runs every stage for `as_of` and commits the run. Returns its manifest.
@@ -59,24 +179,31 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         )));
     }
     let as_of = format_date(opts.as_of);
-    let ctx = session(opts.target_partitions);
+    let ctx = session(&opts.engine)?;
     register_snapshot(&ctx, lake, &snapshot)?;
     for (name, batch) in opts.rules.record_batches() {
         register_batch(&ctx, name, batch)?;
     }
     register_batch(&ctx, "params", params(opts.as_of, &opts.rules))?;
+    register_previous(&ctx, lake, &as_of).await?;
+    ctx.register_table(
+        "voided_events",
+        ctx.sql(VOIDED_EVENTS_SQL).await?.into_view(),
+    )?;
 
     let mut publisher = Publisher::new(lake, &as_of);
-    let started = Instant::now();
-    let mut timings = crate::credit::run(&ctx, lake, &mut publisher).await?;
-    timings.push(StageTiming {
-        stage: "credit".into(),
-        seconds: started.elapsed().as_secs_f64(),
-    });
-    tracing::info!(
-        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
-        "credit stage"
-    );
+    let mut timings = Vec::new();
+    for (stage, steps) in [
+        ("hazard", &crate::hazard::STEPS[..]),
+        ("credit", &crate::credit::STEPS[..]),
+    ] {
+        let started = Instant::now();
+        timings.extend(run_steps(&ctx, lake, &mut publisher, stage, steps).await?);
+        timings.push(StageTiming {
+            stage: stage.into(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
 
     let mut inputs: Vec<InputFile> = snapshot
         .ingested
@@ -96,4 +223,33 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     publisher
         .commit(snapshot.version, inputs, rules, None, timings)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_iot_window_is_thirty_local_days() {
+        let as_of = crate::contract::values::parse_date("2026-06-30").unwrap();
+        let p = params(as_of, &RuleSet::defaults());
+        let col = |n: &str| {
+            p.column_by_name(n)
+                .unwrap()
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .value(0)
+        };
+        let start = crate::contract::values::parse_timestamp("2026-06-01T00:00:00+08:00").unwrap();
+        let end = crate::contract::values::parse_timestamp("2026-07-01T00:00:00+08:00").unwrap();
+        assert_eq!(col("iot_window_start_us"), start);
+        assert_eq!(col("iot_window_end_us"), end);
+    }
+
+    #[test]
+    fn the_default_memory_limit_is_a_share_of_ram() {
+        let limit = default_memory_limit();
+        assert!(limit >= 1 << 30, "{limit}");
+    }
 }
