@@ -30,9 +30,12 @@ ev AS (
 ),
 opened AS (
     SELECT device_id, unit_id, element, closes, ts_us AS start_us,
+           -- The next closing at or after this row, as a running minimum in reverse order
+           -- (closings sort before openings of the same instant, so they follow them
+           -- forwards); a running frame streams instead of buffering whole partitions.
            MIN(CASE WHEN closes = 1 THEN ts_us END) OVER (
-               PARTITION BY device_id, state ORDER BY ts_us, closes
-               ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS close_us
+               PARTITION BY device_id, state ORDER BY ts_us DESC, closes DESC
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS close_us
     FROM ev
 ),
 intervals AS (
