@@ -1,19 +1,17 @@
 -- Credit ledger (scoring.md §1): every credit event known at as_of, with its arithmetic and
 -- status, plus one row per ineffective (too early) repair.
 -- Inputs: lake tables violations, incidents, credit_actions; voided_events (objections
--- upheld); rule tables rule_violations, rule_bonuses, rule_classes; params (one row: as_of).
+-- upheld); rule tables rule_violations, rule_bonuses, rule_classes. Parameters: $as_of (date),
+-- $as_of_day (its day number).
 -- Day arithmetic uses day numbers (CAST(date AS INT)) so that it is exact and engine-neutral.
-WITH p AS (
-    SELECT as_of, CAST(as_of AS INT) AS as_of_d FROM params
-),
-v AS (
+WITH v AS (
     SELECT v.unit_id, v.violation_id, v.code, v.found_on, v.rectify_due,
-           CASE WHEN v.rectified_on <= p.as_of THEN v.rectified_on END AS rectified_on,
+           CASE WHEN v.rectified_on <= $as_of THEN v.rectified_on END AS rectified_on,
            CAST(v.found_on AS INT) AS found_d,
            o.void_action
-    FROM violations v CROSS JOIN p
+    FROM violations v
     LEFT JOIN voided_events o ON o.unit_id = v.unit_id AND o.ref_id = v.violation_id
-    WHERE v.found_on <= p.as_of
+    WHERE v.found_on <= $as_of
 ),
 repeats AS (
     -- Doubled when another non-voided violation of the same code came 1..365 days before.
@@ -38,8 +36,8 @@ overdue_events AS (
            CAST(CAST(v.rectify_due AS INT) + 1 AS DATE) AS event_date,
            v.violation_id AS source_id,
            CAST(NULL AS VARCHAR) AS repeat_of, false AS timely, v.void_action
-    FROM v CROSS JOIN p
-    WHERE v.rectify_due < p.as_of
+    FROM v
+    WHERE v.rectify_due < $as_of
       AND (v.rectified_on IS NULL OR v.rectified_on > v.rectify_due)
 ),
 fire_events AS (
@@ -51,10 +49,10 @@ fire_events AS (
            CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) AS event_date,
            i.incident_id AS source_id,
            CAST(NULL AS VARCHAR) AS repeat_of, false AS timely, o.void_action
-    FROM incidents i CROSS JOIN p
+    FROM incidents i
     LEFT JOIN voided_events o ON o.unit_id = i.unit_id AND o.ref_id = i.incident_id
     WHERE i.kind = 'fire' AND i.unit_id IS NOT NULL AND i.unit_responsible
-      AND CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) <= p.as_of
+      AND CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) <= $as_of
 ),
 deduction_events AS (
     SELECT e.*, r.class, r.points AS base_points, c.window_days
@@ -66,8 +64,8 @@ deduction_events AS (
 ),
 repairs AS (
     SELECT a.unit_id, a.action_id, a.ref_id, a.effective_on
-    FROM credit_actions a CROSS JOIN p
-    WHERE a.kind = 'repair' AND a.effective_on <= p.as_of
+    FROM credit_actions a
+    WHERE a.kind = 'repair' AND a.effective_on <= $as_of
 ),
 source_events AS (
     -- What a repair may reference: a violation or a fire, with its class's minimum wait. An
@@ -99,10 +97,10 @@ ledger AS (
              / CASE WHEN d.kind = 'violation' AND d.timely THEN 2 ELSE 1 END) AS points,
            CASE WHEN d.void_action IS NOT NULL THEN 'voided'
                 WHEN er.repaired_on IS NOT NULL THEN 'repaired'
-                WHEN p.as_of_d < CAST(d.event_date AS INT) + d.window_days THEN 'active'
+                WHEN $as_of_day < CAST(d.event_date AS INT) + d.window_days THEN 'active'
                 ELSE 'expired' END AS status,
            d.void_action, er.repair_action, er.repaired_on
-    FROM deduction_events d CROSS JOIN p
+    FROM deduction_events d
     LEFT JOIN effective_repairs er ON er.unit_id = d.unit_id AND er.ref_id = d.source_id
     UNION ALL
     SELECT a.unit_id, a.action_id AS event_id, CAST(NULL AS VARCHAR) AS ref_id, a.code,
@@ -110,13 +108,13 @@ ledger AS (
            CAST(CAST(a.effective_on AS INT) + b.window_days - 1 AS DATE) AS window_end,
            b.points AS base_points, false AS repeated, CAST(NULL AS VARCHAR) AS repeat_of,
            false AS timely, b.points AS points,
-           CASE WHEN p.as_of_d < CAST(a.effective_on AS INT) + b.window_days THEN 'active'
+           CASE WHEN $as_of_day < CAST(a.effective_on AS INT) + b.window_days THEN 'active'
                 ELSE 'expired' END AS status,
            CAST(NULL AS VARCHAR) AS void_action, CAST(NULL AS VARCHAR) AS repair_action,
            CAST(NULL AS DATE) AS repaired_on
-    FROM credit_actions a CROSS JOIN p
+    FROM credit_actions a
     JOIN rule_bonuses b ON b.code = a.code
-    WHERE a.kind = 'bonus' AND a.effective_on <= p.as_of
+    WHERE a.kind = 'bonus' AND a.effective_on <= $as_of
     UNION ALL
     SELECT rc.unit_id, rc.action_id AS event_id, rc.ref_id, rc.code, 'repair' AS kind,
            CAST(NULL AS VARCHAR) AS class, rc.effective_on AS event_date,

@@ -1,6 +1,6 @@
 -- Unit scores (scoring.md §1): points, grade, veto and the three largest active deductions for
 -- every unit of the registry (closed units too). Inputs: units, credit_ledger, rule_violations,
--- major_hazard_units, params (as_of, rules_version, rules_sha256).
+-- major_hazard_units. Parameters: $as_of, $rules_version, $rules_sha256.
 WITH active AS (
     SELECT * FROM credit_ledger WHERE status = 'active'
 ),
@@ -41,7 +41,7 @@ scored AS (
     LEFT JOIN reasons r ON r.unit_id = u.unit_id
     LEFT JOIN major_hazard_units m ON m.unit_id = u.unit_id
 )
-SELECT s.unit_id, p.as_of,
+SELECT s.unit_id, CAST($as_of AS DATE) AS as_of,
        CAST(s.credit_points AS BIGINT) AS credit_points,
        CASE WHEN s.veto_reason IS NOT NULL THEN 'D'
             WHEN s.credit_points >= 950 THEN 'A'
@@ -54,7 +54,8 @@ SELECT s.unit_id, p.as_of,
        CAST(NULL AS DOUBLE) AS risk_probability,
        CAST(NULL AS INT) AS risk_level,
        s.major_hazard,
-       p.rules_version, p.rules_sha256,
+       CAST($rules_version AS VARCHAR) AS rules_version,
+       CAST($rules_sha256 AS VARCHAR) AS rules_sha256,
        CAST(NULL AS VARCHAR) AS model_version
-FROM scored s CROSS JOIN params p
+FROM scored s
 ORDER BY s.unit_id

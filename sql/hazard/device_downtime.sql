@@ -2,16 +2,13 @@
 -- (offline→online, fault→restore, shield→unshield; auto_alarm devices, element CI1) and of its
 -- low-pressure intervals (pressure_low→restore; sprinkler and hydrant devices, element CI2),
 -- clipped to the 30 local days ending at the end of as_of.
--- Inputs: iot_events, params (iot_window_start_us, iot_window_end_us: UTC microseconds of the
--- window's local midnights).
+-- Inputs: iot_events. Parameters: $iot_window_start_us, $iot_window_end_us (UTC microseconds
+-- of the window's local midnights).
 -- An interval opens at an opening event and ends at the next closing event of its state at or
 -- after it (openings apply first at the same instant); a second opening nests inside the first
 -- and disappears in the union; a closing with nothing open closes nothing. Events at or after
 -- the window's end are unknown; earlier events still open intervals.
-WITH p AS (
-    SELECT iot_window_start_us AS ws, iot_window_end_us AS we FROM params
-),
-transitions (event, state, closes) AS (
+WITH transitions (event, state, closes) AS (
     VALUES ('offline', 'offline', 0), ('online', 'offline', 1),
            ('fault', 'fault', 0), ('restore', 'fault', 1),
            ('shield', 'shield', 0), ('unshield', 'shield', 1),
@@ -22,9 +19,8 @@ ev AS (
            CASE WHEN t.state = 'pressure' THEN 'CI2' ELSE 'CI1' END AS element,
            CAST(e.ts AS BIGINT) AS ts_us
     FROM iot_events e
-    CROSS JOIN p
     JOIN transitions t ON t.event = e.event
-    WHERE CAST(e.ts AS BIGINT) < p.we
+    WHERE CAST(e.ts AS BIGINT) < $iot_window_end_us
       AND ((t.state <> 'pressure' AND e.system = 'auto_alarm')
            OR (t.state = 'pressure' AND e.system IN ('sprinkler', 'hydrant')))
 ),
@@ -40,10 +36,10 @@ opened AS (
 ),
 intervals AS (
     SELECT o.device_id, o.unit_id, o.element,
-           GREATEST(o.start_us, p.ws) AS s,
-           LEAST(COALESCE(o.close_us, p.we), p.we) AS e
-    FROM opened o CROSS JOIN p
-    WHERE o.closes = 0 AND COALESCE(o.close_us, p.we) > p.ws
+           GREATEST(o.start_us, $iot_window_start_us) AS s,
+           LEAST(COALESCE(o.close_us, $iot_window_end_us), $iot_window_end_us) AS e
+    FROM opened o
+    WHERE o.closes = 0 AND COALESCE(o.close_us, $iot_window_end_us) > $iot_window_start_us
 ),
 ordered AS (
     SELECT *,

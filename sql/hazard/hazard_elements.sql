@@ -2,21 +2,17 @@
 -- unrectified, non-voided findings of the last 365 days (credit repair does not remove a
 -- hazard), and devices down or in low pressure for at least 72 hours in the window (devices are
 -- never summed together). Inputs: violations, voided_events, rule_violations,
--- rule_hazard_elements, device_downtime, params.
-WITH p AS (
-    SELECT as_of, CAST(as_of AS INT) AS as_of_d FROM params
-),
-from_findings AS (
+-- rule_hazard_elements, device_downtime. Parameters: $as_of, $as_of_day.
+WITH from_findings AS (
     SELECT v.unit_id, r.hazard_element AS element, v.found_on AS since,
            v.violation_id AS source
     FROM violations v
-    CROSS JOIN p
     JOIN rule_violations r ON r.code = v.code
     LEFT JOIN voided_events x ON x.unit_id = v.unit_id AND x.ref_id = v.violation_id
     WHERE r.hazard_element IS NOT NULL
-      AND CAST(v.found_on AS INT) > p.as_of_d - 365 AND v.found_on <= p.as_of
+      AND CAST(v.found_on AS INT) > $as_of_day - 365 AND v.found_on <= $as_of
       AND x.ref_id IS NULL
-      AND (v.rectified_on IS NULL OR v.rectified_on > p.as_of)
+      AND (v.rectified_on IS NULL OR v.rectified_on > $as_of)
 ),
 from_devices AS (
     -- 72 hours = 259,200,000,000 µs; since = local date the device's first interval began.

@@ -1,13 +1,14 @@
 //! One scoring run for an `as_of` date: open the lake snapshot, register its tables with
 //! DataFusion, run the stages' SQL steps in order, publish each table, commit the manifest.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Date32Array, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -91,29 +92,36 @@ fn local_midnight_us(day: i32) -> i64 {
     (i64::from(day) * 86_400 - LOCAL_OFFSET_SECONDS) * 1_000_000
 }
 
-/// The `params` table: the values every stage binds (never pasted into SQL text).
-fn params(as_of: i32, rules: &RuleSet) -> RecordBatch {
-    RecordBatch::try_from_iter(vec![
-        ("as_of", Arc::new(Date32Array::from(vec![as_of])) as _),
+/// The values every step binds as named parameters (`$as_of`, …): substituted into the plan,
+/// never pasted into SQL text.
+pub fn params(as_of: i32, rules: &RuleSet) -> ParamValues {
+    let values: [(&str, ScalarValue); 6] = [
+        ("as_of", ScalarValue::Date32(Some(as_of))),
+        ("as_of_day", ScalarValue::Int64(Some(i64::from(as_of)))),
         (
             "rules_version",
-            Arc::new(StringArray::from(vec![rules.version.clone()])) as _,
+            ScalarValue::Utf8(Some(rules.version.clone())),
         ),
         (
             "rules_sha256",
-            Arc::new(StringArray::from(vec![rules.sha256.clone()])) as _,
+            ScalarValue::Utf8(Some(rules.sha256.clone())),
         ),
         // The IoT window: the 30 local days ending at the end of as_of.
         (
             "iot_window_start_us",
-            Arc::new(Int64Array::from(vec![local_midnight_us(as_of - 29)])) as _,
+            ScalarValue::Int64(Some(local_midnight_us(as_of - 29))),
         ),
         (
             "iot_window_end_us",
-            Arc::new(Int64Array::from(vec![local_midnight_us(as_of + 1)])) as _,
+            ScalarValue::Int64(Some(local_midnight_us(as_of + 1))),
         ),
-    ])
-    .expect("params batch")
+    ];
+    ParamValues::Map(
+        values
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into()))
+            .collect::<HashMap<_, _>>(),
+    )
 }
 
 /// Runs `steps`, publishing each; returns their timings as `<stage>.<step>`.
@@ -121,13 +129,14 @@ pub async fn run_steps(
     ctx: &SessionContext,
     lake: &Lake,
     publisher: &mut Publisher,
+    params: &ParamValues,
     stage: &str,
     steps: &[Step],
 ) -> Result<Vec<StageTiming>> {
     let mut timings = Vec::new();
     for step in steps {
         let started = Instant::now();
-        let df = ctx.sql(step.sql).await?;
+        let df = ctx.sql(step.sql).await?.with_param_values(params.clone())?;
         let (path, schema) = publisher.write(step.name, df, step.csv).await?;
         // Later steps read the published table, not a re-execution of its query.
         register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
@@ -184,12 +193,13 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     for (name, batch) in opts.rules.record_batches() {
         register_batch(&ctx, name, batch)?;
     }
-    register_batch(&ctx, "params", params(opts.as_of, &opts.rules))?;
+    let params = params(opts.as_of, &opts.rules);
     register_previous(&ctx, lake, &as_of).await?;
-    ctx.register_table(
-        "voided_events",
-        ctx.sql(VOIDED_EVENTS_SQL).await?.into_view(),
-    )?;
+    let voided = ctx
+        .sql(VOIDED_EVENTS_SQL)
+        .await?
+        .with_param_values(params.clone())?;
+    ctx.register_table("voided_events", voided.into_view())?;
 
     let mut publisher = Publisher::new(lake, &as_of);
     let mut timings = Vec::new();
@@ -198,7 +208,7 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         ("credit", &crate::credit::STEPS[..]),
     ] {
         let started = Instant::now();
-        timings.extend(run_steps(&ctx, lake, &mut publisher, stage, steps).await?);
+        timings.extend(run_steps(&ctx, lake, &mut publisher, &params, stage, steps).await?);
         timings.push(StageTiming {
             stage: stage.into(),
             seconds: started.elapsed().as_secs_f64(),
@@ -232,19 +242,17 @@ mod tests {
     #[test]
     fn the_iot_window_is_thirty_local_days() {
         let as_of = crate::contract::values::parse_date("2026-06-30").unwrap();
-        let p = params(as_of, &RuleSet::defaults());
-        let col = |n: &str| {
-            p.column_by_name(n)
-                .unwrap()
-                .as_any()
-                .downcast_ref::<Int64Array>()
-                .unwrap()
-                .value(0)
+        let ParamValues::Map(p) = params(as_of, &RuleSet::defaults()) else {
+            panic!("named parameters")
         };
         let start = crate::contract::values::parse_timestamp("2026-06-01T00:00:00+08:00").unwrap();
         let end = crate::contract::values::parse_timestamp("2026-07-01T00:00:00+08:00").unwrap();
-        assert_eq!(col("iot_window_start_us"), start);
-        assert_eq!(col("iot_window_end_us"), end);
+        assert_eq!(
+            p["iot_window_start_us"].value,
+            ScalarValue::Int64(Some(start))
+        );
+        assert_eq!(p["iot_window_end_us"].value, ScalarValue::Int64(Some(end)));
+        assert_eq!(p["as_of"].value, ScalarValue::Date32(Some(as_of)));
     }
 
     #[test]
