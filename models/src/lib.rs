@@ -1,10 +1,20 @@
 //! Fire-risk models for firecredit.
 //!
 //! # Layout
-//! - [`metrics`]: ranking and calibration metrics (ROC AUC, …) used to judge models against
-//!   each other and against the generator's oracle.
-//!
-//! Fitting (linfa), calibration, the scorecard and the model-to-SQL compiler join this crate
-//! with the risk stage.
+//! - [`metrics`]: ranking and calibration metrics (ROC AUC, KS, precision and recall at k,
+//!   calibration by decile, PSI) to judge models against each other and the generator's oracle.
+//! - [`dataset`]: a feature matrix with its column names and labels.
+//! - [`logistic`]: standardised logistic regression (linfa-logistic), with validated
+//!   hyper-parameters (`hyperparams.rs`), the fit (`algorithm.rs`) and errors (`error.rs`).
+//! - [`calibration`]: Platt scaling of scores on out-of-time data.
+//! - [`artifact`]: the fitted model as JSON, and its compilation to a SQL expression that
+//!   DataFusion evaluates over the feature table.
 
+pub mod artifact;
+pub mod calibration;
+pub mod dataset;
+pub mod logistic;
 pub mod metrics;
+
+/// The ndarray version the models use, for callers that build datasets.
+pub use ndarray;

@@ -58,3 +58,136 @@ mod tests {
         assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
     }
 }
+
+/// Indices of `scores` from the highest score down (ties by index, for determinism).
+fn ranked(scores: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx
+}
+
+/// Kolmogorov–Smirnov statistic: the largest gap between the cumulative shares of positives
+/// and negatives when units are taken from the highest score down.
+pub fn ks(scores: &[f64], labels: &[bool]) -> Option<f64> {
+    let pos = labels.iter().filter(|l| **l).count() as f64;
+    let neg = labels.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return None;
+    }
+    let (mut tp, mut fp, mut best) = (0.0, 0.0, 0.0f64);
+    for i in ranked(scores) {
+        if labels[i] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        best = best.max((tp / pos - fp / neg).abs());
+    }
+    Some(best)
+}
+
+/// Share of fires among the top `fraction` of units by score.
+pub fn precision_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    let k = ((scores.len() as f64 * fraction).ceil() as usize).clamp(1, scores.len().max(1));
+    let hits = ranked(scores)
+        .iter()
+        .take(k)
+        .filter(|i| labels[**i])
+        .count();
+    hits as f64 / k as f64
+}
+
+/// Share of all fires found in the top `fraction` of units by score.
+pub fn recall_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    let pos = labels.iter().filter(|l| **l).count();
+    if pos == 0 {
+        return 0.0;
+    }
+    let k = ((scores.len() as f64 * fraction).ceil() as usize).min(scores.len());
+    let hits = ranked(scores)
+        .iter()
+        .take(k)
+        .filter(|i| labels[**i])
+        .count();
+    hits as f64 / pos as f64
+}
+
+/// One decile of predictions: mean predicted probability, observed rate, units.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Decile {
+    pub decile: usize,
+    pub mean_predicted: f64,
+    pub observed_rate: f64,
+    pub units: usize,
+}
+
+/// Calibration table: units in ten equal groups by predicted probability, lowest first.
+pub fn calibration_deciles(probabilities: &[f64], labels: &[bool]) -> Vec<Decile> {
+    let mut idx = ranked(probabilities);
+    idx.reverse();
+    let n = idx.len();
+    (0..10)
+        .filter_map(|d| {
+            let (lo, hi) = (n * d / 10, n * (d + 1) / 10);
+            (hi > lo).then(|| {
+                let group = &idx[lo..hi];
+                let len = group.len() as f64;
+                Decile {
+                    decile: d + 1,
+                    mean_predicted: group.iter().map(|i| probabilities[*i]).sum::<f64>() / len,
+                    observed_rate: group.iter().filter(|i| labels[**i]).count() as f64 / len,
+                    units: group.len(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Population stability index of `actual` against `expected`, on the deciles of `expected`.
+pub fn psi(expected: &[f64], actual: &[f64]) -> Option<f64> {
+    if expected.is_empty() || actual.is_empty() {
+        return None;
+    }
+    let mut sorted = expected.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let edges: Vec<f64> = (1..10).map(|d| sorted[sorted.len() * d / 10]).collect();
+    let bin = |v: f64| edges.iter().filter(|e| v >= **e).count();
+    let share = |values: &[f64]| {
+        let mut counts = [0f64; 10];
+        values.iter().for_each(|v| counts[bin(*v)] += 1.0);
+        counts.map(|c| (c / values.len() as f64).max(1e-6))
+    };
+    let (e, a) = (share(expected), share(actual));
+    Some(e.iter().zip(&a).map(|(e, a)| (a - e) * (a / e).ln()).sum())
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::*;
+
+    #[test]
+    fn ks_precision_recall_on_a_hand_case() {
+        let s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0];
+        let y = [
+            true, false, true, false, false, false, false, false, false, false,
+        ];
+        assert_eq!(precision_at(&s, &y, 0.2), 0.5);
+        assert_eq!(recall_at(&s, &y, 0.3), 1.0);
+        // After 3 units: 2/2 positives, 1/8 negatives → 0.875.
+        assert!((ks(&s, &y).unwrap() - 0.875).abs() < 1e-12);
+    }
+
+    #[test]
+    fn deciles_and_psi() {
+        let p: Vec<f64> = (0..100).map(|i| f64::from(i) / 100.0).collect();
+        let y: Vec<bool> = (0..100).map(|i| i >= 90).collect();
+        let d = calibration_deciles(&p, &y);
+        assert_eq!(d.len(), 10);
+        assert_eq!(d[9].observed_rate, 1.0);
+        assert_eq!(d[0].observed_rate, 0.0);
+        assert!((d[0].mean_predicted - 0.045).abs() < 1e-12);
+        assert!(psi(&p, &p).unwrap().abs() < 1e-12);
+        let shifted: Vec<f64> = p.iter().map(|v| v + 0.3).collect();
+        assert!(psi(&p, &shifted).unwrap() > 0.25);
+    }
+}

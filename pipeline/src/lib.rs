@@ -10,6 +10,8 @@
 //!   `sql/credit/`).
 //! - [`hazard`]: connected-device downtime, hazard elements, major fire hazard units (SQL in
 //!   `sql/hazard/`).
+//! - [`risk`]: leakage-free features (SQL), the fitted and calibrated fire-risk model, and
+//!   scoring by the model compiled to SQL.
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -27,6 +29,7 @@ pub mod hazard;
 pub mod ingest;
 pub mod lake;
 pub mod publish;
+pub mod risk;
 pub mod run;
 
 pub use error::{Error, Result};

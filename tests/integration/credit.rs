@@ -38,22 +38,30 @@ fn two_runs_on_the_same_inputs_publish_identical_tables() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let first = nightly(&samples("inbox"), &lake, "2026-06-30", None);
+    let truth = samples("inbox").join("_truth/fire_truth.csv");
     assert_ok(&firecredit(&[
         "run",
         "--lake",
         lake.to_str().unwrap(),
         "--as-of",
         "2026-06-30",
+        "--truth",
+        truth.to_str().unwrap(),
     ]));
     let second = manifest(&lake, "2026-06-30");
     assert_ne!(first.run_id, second.run_id);
     assert_eq!(checksums(&first), checksums(&second));
     assert_intact(&lake, &second);
-    // The manifest names what was read and with which rules.
-    assert_eq!(second.inputs.len(), 8);
+    // The manifest names what was read (the eight inbox files and the truth) and the rules.
+    assert_eq!(second.inputs.len(), 9);
+    assert_eq!(second.inputs[8].source, "truth");
     assert_eq!(second.rules.version, "gd-2026.1");
     assert_eq!(second.lake_version, 1);
-    assert!(second.stage_timings.iter().any(|t| t.stage == "credit"));
+    assert!(second
+        .stage_timings
+        .iter()
+        .any(|t| t.stage == "credit.credit_ledger"));
+    assert!(second.stage_timings.iter().any(|t| t.stage == "risk.fit"));
     let scores = second.output("unit_scores", "parquet").unwrap();
     assert_eq!(scores.rows, 1500, "every unit is scored");
     // One partition or two: the same bytes.
@@ -67,6 +75,8 @@ fn two_runs_on_the_same_inputs_publish_identical_tables() {
         "2026-06-30",
         "--partitions",
         "1",
+        "--truth",
+        truth.to_str().unwrap(),
     ]));
     assert_eq!(
         checksums(&manifest(&other, "2026-06-30")),
@@ -79,6 +89,7 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let committed = nightly(&samples("inbox"), &lake, "2026-06-30", None);
+    let truth = samples("inbox").join("_truth/fire_truth.csv");
     for stage in ["credit_ledger", "unit_scores", "discipline_list"] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"))
             .args([
@@ -89,6 +100,8 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
                 lake.to_str().unwrap(),
                 "--as-of",
                 "2026-06-30",
+                "--truth",
+                truth.to_str().unwrap(),
             ])
             .env(firecredit::publish::ABORT_AFTER_ENV, stage)
             .output()
@@ -107,6 +120,8 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
         lake.to_str().unwrap(),
         "--as-of",
         "2026-06-30",
+        "--truth",
+        truth.to_str().unwrap(),
     ]));
     let rerun = manifest(&lake, "2026-06-30");
     assert_eq!(

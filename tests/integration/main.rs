@@ -5,3 +5,4 @@ mod credit;
 mod hazard;
 mod helpers;
 mod ingest;
+mod risk;

@@ -31,6 +31,8 @@ pub struct NightlyArgs {
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
+    // A generated inbox carries its truth; the model report then compares with the oracle.
+    let truth = Some(args.inbox.join("_truth/fire_truth.csv")).filter(|p| p.exists());
     let ingested = ingest::execute(ingest::IngestArgs {
         inbox: args.inbox,
         lake: args.lake.clone(),
@@ -52,6 +54,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         as_of: args.as_of,
         rules: args.rules,
         engine: args.engine,
+        truth,
     })
     .await
 }

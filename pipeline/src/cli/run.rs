@@ -25,6 +25,9 @@ pub struct RunArgs {
     pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// A generator's `_truth/fire_truth.csv`: the model report then gives the oracle AUC.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
 }
 
 /// Query engine settings shared by `run` and `nightly`.
@@ -87,6 +90,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         as_of: args.as_of,
         rules: Arc::new(rules(&args.rules)?),
         engine: args.engine.options(),
+        truth: args.truth.clone(),
     };
     let manifest = run(&lake, &opts)
         .await

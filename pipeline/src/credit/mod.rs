@@ -10,9 +10,12 @@ pub const UNIT_SCORES_SQL: &str = include_str!("../../../sql/credit/unit_scores.
 pub const REWARD_LIST_SQL: &str = include_str!("../../../sql/credit/reward_list.sql");
 pub const DISCIPLINE_LIST_SQL: &str = include_str!("../../../sql/credit/discipline_list.sql");
 
-/// Runs after the hazard stage: `unit_scores` reads `major_hazard_units`.
-pub const STEPS: [Step; 4] = [
-    Step::publish("credit_ledger", LEDGER_SQL, true),
+/// The ledger: needs only the lake and the rules.
+pub const LEDGER: [Step; 1] = [Step::publish("credit_ledger", LEDGER_SQL, true)];
+
+/// After the hazard and risk stages: `unit_scores` reads `major_hazard_units` and
+/// `risk_scores`.
+pub const SCORES: [Step; 3] = [
     Step::publish("unit_scores", UNIT_SCORES_SQL, true),
     Step::publish("reward_list", REWARD_LIST_SQL, true),
     Step::publish("discipline_list", DISCIPLINE_LIST_SQL, true),

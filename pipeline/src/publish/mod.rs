@@ -194,6 +194,22 @@ impl Publisher {
         Ok((parquet_path, schema))
     }
 
+    /// An output already written by this run.
+    pub fn output(&self, name: &str, format: &str) -> Option<&Output> {
+        self.outputs
+            .iter()
+            .find(|o| o.name == name && o.format == format)
+    }
+
+    /// Writes `value` as `<name>.json` (pretty, UTF-8).
+    pub async fn write_json<T: Serialize>(&mut self, name: &str, value: &T) -> Result<String> {
+        let path = self.path_of(name, "json");
+        let bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+        self.lake.put(&path, bytes.into()).await?;
+        self.record(name, "json", &path, 1).await?;
+        Ok(path)
+    }
+
     async fn record(&mut self, name: &str, format: &str, path: &str, rows: u64) -> Result<()> {
         let sha256 = sha256_object(&self.lake, path).await?;
         self.outputs.push(Output {

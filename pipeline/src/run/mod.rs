@@ -1,6 +1,7 @@
 //! One scoring run for an `as_of` date: open the lake snapshot, register its tables with
 //! DataFusion, run the stages' SQL steps in order, publish each table, commit the manifest.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,16 +27,21 @@ const VOIDED_EVENTS_SQL: &str = include_str!("../../../sql/common/voided_events.
 
 /// One SQL step: its result is published as `name` (and as CSV when asked), then registered
 /// from the published file for the steps after it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Step {
     pub name: &'static str,
-    pub sql: &'static str,
+    /// A `sql/` file, or SQL generated from a fitted model.
+    pub sql: Cow<'static, str>,
     pub csv: bool,
 }
 
 impl Step {
     pub const fn publish(name: &'static str, sql: &'static str, csv: bool) -> Self {
-        Step { name, sql, csv }
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            csv,
+        }
     }
 }
 
@@ -56,6 +62,8 @@ pub struct RunOptions {
     pub as_of: i32,
     pub rules: Arc<RuleSet>,
     pub engine: EngineOptions,
+    /// The generator's `_truth/fire_truth.csv`, for the oracle AUC in the model report.
+    pub truth: Option<PathBuf>,
 }
 
 /// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
@@ -94,8 +102,12 @@ fn local_midnight_us(day: i32) -> i64 {
 
 /// The values every step binds as named parameters (`$as_of`, …): substituted into the plan,
 /// never pasted into SQL text.
-pub fn params(as_of: i32, rules: &RuleSet) -> ParamValues {
-    let values: [(&str, ScalarValue); 6] = [
+pub fn params(as_of: i32, rules: &RuleSet, model_version: Option<&str>) -> ParamValues {
+    let values: [(&str, ScalarValue); 7] = [
+        (
+            "model_version",
+            ScalarValue::Utf8(model_version.map(str::to_string)),
+        ),
         ("as_of", ScalarValue::Date32(Some(as_of))),
         ("as_of_day", ScalarValue::Int64(Some(i64::from(as_of)))),
         (
@@ -136,7 +148,10 @@ pub async fn run_steps(
     let mut timings = Vec::new();
     for step in steps {
         let started = Instant::now();
-        let df = ctx.sql(step.sql).await?.with_param_values(params.clone())?;
+        let df = ctx
+            .sql(&step.sql)
+            .await?
+            .with_param_values(params.clone())?;
         let (path, schema) = publisher.write(step.name, df, step.csv).await?;
         // Later steps read the published table, not a re-execution of its query.
         register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
@@ -156,9 +171,12 @@ pub async fn run_steps(
 }
 
 /// Registers the previous run's `major_hazard_units` (empty when there is none).
-async fn register_previous(ctx: &SessionContext, lake: &Lake, as_of: &str) -> Result<()> {
+async fn register_previous(
+    ctx: &SessionContext,
+    lake: &Lake,
+    previous: Option<&Manifest>,
+) -> Result<()> {
     let name = crate::hazard::PREVIOUS_MAJOR_HAZARD_UNITS;
-    let previous = previous_manifest(lake, as_of).await?;
     match previous
         .as_ref()
         .and_then(|m| m.output("major_hazard_units", "parquet"))
@@ -193,27 +211,70 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     for (name, batch) in opts.rules.record_batches() {
         register_batch(&ctx, name, batch)?;
     }
-    let params = params(opts.as_of, &opts.rules);
-    register_previous(&ctx, lake, &as_of).await?;
+    let params_before_model = params(opts.as_of, &opts.rules, None);
     let voided = ctx
         .sql(VOIDED_EVENTS_SQL)
         .await?
-        .with_param_values(params.clone())?;
+        .with_param_values(params_before_model.clone())?;
     ctx.register_table("voided_events", voided.into_view())?;
+    let previous = previous_manifest(lake, &as_of).await?;
+    register_previous(&ctx, lake, previous.as_ref()).await?;
 
     let mut publisher = Publisher::new(lake, &as_of);
     let mut timings = Vec::new();
-    for (stage, steps) in [
-        ("hazard", &crate::hazard::STEPS[..]),
-        ("credit", &crate::credit::STEPS[..]),
-    ] {
-        let started = Instant::now();
-        timings.extend(run_steps(&ctx, lake, &mut publisher, &params, stage, steps).await?);
-        timings.push(StageTiming {
-            stage: stage.into(),
-            seconds: started.elapsed().as_secs_f64(),
-        });
-    }
+    // hazard → ledger → risk (needs nothing of credit) → scores and lists (need all three).
+    let started = Instant::now();
+    let p = &params_before_model;
+    timings.extend(
+        run_steps(
+            &ctx,
+            lake,
+            &mut publisher,
+            p,
+            "hazard",
+            &crate::hazard::STEPS,
+        )
+        .await?,
+    );
+    timings.extend(
+        run_steps(
+            &ctx,
+            lake,
+            &mut publisher,
+            p,
+            "credit",
+            &crate::credit::LEDGER,
+        )
+        .await?,
+    );
+    let rc = crate::risk::RiskContext {
+        ctx: &ctx,
+        lake,
+        params: p,
+        as_of: opts.as_of,
+        truth: opts.truth.as_deref(),
+        previous_scores: previous
+            .as_ref()
+            .and_then(|m| m.output("unit_scores", "parquet"))
+            .map(|o| o.path.clone()),
+    };
+    let artifact = crate::risk::run(&rc, &mut publisher, &mut timings).await?;
+    let p = params(opts.as_of, &opts.rules, Some(&artifact.version));
+    timings.extend(
+        run_steps(
+            &ctx,
+            lake,
+            &mut publisher,
+            &p,
+            "credit",
+            &crate::credit::SCORES,
+        )
+        .await?,
+    );
+    timings.push(StageTiming {
+        stage: "total".into(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
 
     let mut inputs: Vec<InputFile> = snapshot
         .ingested
@@ -226,12 +287,30 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         })
         .collect();
     inputs.sort_by(|a, b| (a.ingest, &a.file).cmp(&(b.ingest, &b.file)));
+    if let Some(truth) = &opts.truth {
+        // The generator's truth is an input of the model report: name it like the others.
+        inputs.push(InputFile {
+            source: "truth".into(),
+            file: truth.display().to_string(),
+            sha256: crate::ingest::sha256_file(truth).map_err(|source| Error::Io {
+                path: truth.display().to_string(),
+                source,
+            })?,
+            ingest: 0,
+        });
+    }
     let rules = Rules {
         version: opts.rules.version.clone(),
         sha256: opts.rules.sha256.clone(),
     };
     publisher
-        .commit(snapshot.version, inputs, rules, None, timings)
+        .commit(
+            snapshot.version,
+            inputs,
+            rules,
+            Some(artifact.version),
+            timings,
+        )
         .await
 }
 
@@ -242,7 +321,7 @@ mod tests {
     #[test]
     fn the_iot_window_is_thirty_local_days() {
         let as_of = crate::contract::values::parse_date("2026-06-30").unwrap();
-        let ParamValues::Map(p) = params(as_of, &RuleSet::defaults()) else {
+        let ParamValues::Map(p) = params(as_of, &RuleSet::defaults(), None) else {
             panic!("named parameters")
         };
         let start = crate::contract::values::parse_timestamp("2026-06-01T00:00:00+08:00").unwrap();

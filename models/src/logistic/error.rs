@@ -1,0 +1,11 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LogisticError {
+    #[error("invalid hyper-parameter {name}: {message}")]
+    InvalidParam { name: &'static str, message: String },
+    #[error("the training set needs both classes (positives {positives}, rows {rows})")]
+    OneClass { positives: usize, rows: usize },
+    #[error("linfa: {0}")]
+    Linfa(String),
+}

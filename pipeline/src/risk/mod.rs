@@ -1,0 +1,353 @@
+//! Risk stage (scoring.md §3): leakage-free features in SQL at three cutoffs, a logistic model
+//! fitted in Rust (linfa) with an out-of-time backtest and Platt calibration, and scoring in
+//! SQL: the fitted model compiles to an expression that the engine evaluates.
+//!
+//! Cutoffs: `as_of − 730` (backtest training, labels to `as_of − 365`), `as_of − 365` (backtest
+//! test, then the final model's training, labels to `as_of`), `as_of` (scored).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, AsArray, BooleanArray, Date32Array, Int64Array, RecordBatch,
+};
+use datafusion::arrow::datatypes::{Date32Type, Float64Type};
+use datafusion::common::ParamValues;
+use datafusion::prelude::SessionContext;
+use firecredit_models::artifact::{Artifact, FORMAT};
+use firecredit_models::calibration::Platt;
+use firecredit_models::dataset::Dataset;
+use firecredit_models::logistic::{LogisticError, LogisticModel, LogisticParams};
+use firecredit_models::metrics;
+use firecredit_models::ndarray::{Array1, Array2};
+use futures::TryStreamExt;
+use serde::Serialize;
+
+use crate::contract::values::format_date;
+use crate::error::{Error, Result};
+use crate::lake::catalog::register_batch;
+use crate::lake::Lake;
+use crate::publish::{Publisher, StageTiming};
+use crate::run::{run_steps, Step};
+
+pub const FEATURES_SQL: &str = include_str!("../../../sql/risk/features.sql");
+pub const RISK_SCORES_TEMPLATE: &str = include_str!("../../../sql/risk/risk_scores.sql");
+
+/// The model's inputs: the `f_*` columns of `features`, rows of open units.
+pub struct FeatureRows {
+    pub unit_ids: Vec<String>,
+    pub data: Dataset,
+}
+
+/// Reads the open units' rows of one cutoff from the published feature table.
+pub async fn read_features(lake: &Lake, path: &str, cutoff: i32) -> Result<FeatureRows> {
+    let mut stream = lake.read_parquet(path, None).await?;
+    let mut names: Vec<String> = Vec::new();
+    let mut unit_ids = Vec::new();
+    let mut values: Vec<f64> = Vec::new();
+    let mut labels: Vec<Option<bool>> = Vec::new();
+    while let Some(b) = stream.try_next().await? {
+        if names.is_empty() {
+            names = b
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .filter(|n| n.starts_with("f_"))
+                .collect();
+        }
+        let cutoffs = b
+            .column_by_name("cutoff")
+            .expect("cutoff")
+            .as_primitive::<Date32Type>();
+        let open = b.column_by_name("open").expect("open").as_boolean();
+        let label = b.column_by_name("label").expect("label").as_boolean();
+        let ids = b
+            .column_by_name("unit_id")
+            .expect("unit_id")
+            .as_string::<i32>();
+        let cols: Vec<_> = names
+            .iter()
+            .map(|n| {
+                b.column_by_name(n)
+                    .expect("feature")
+                    .as_primitive::<Float64Type>()
+                    .clone()
+            })
+            .collect();
+        for r in 0..b.num_rows() {
+            if cutoffs.value(r) != cutoff || !open.value(r) {
+                continue;
+            }
+            unit_ids.push(ids.value(r).to_string());
+            labels.push((!label.is_null(r)).then(|| label.value(r)));
+            values.extend(cols.iter().map(|c| c.value(r)));
+        }
+    }
+    let rows = unit_ids.len();
+    let x = Array2::from_shape_vec((rows, names.len()), values)
+        .map_err(|e| Error::Invalid(format!("feature matrix: {e}")))?;
+    let y = labels
+        .iter()
+        .all(Option::is_some)
+        .then(|| Array1::from_iter(labels.iter().map(|l| l.unwrap_or(false))));
+    Ok(FeatureRows {
+        unit_ids,
+        data: Dataset { names, x, y },
+    })
+}
+
+/// Backtest and model metrics, published as `model_report.json`. Deterministic (the fit time
+/// goes to the manifest's stage timings), so reruns publish identical reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelReport {
+    pub model_version: String,
+    pub backtest_train_cutoff: String,
+    pub backtest_test_cutoff: String,
+    pub backtest_rows: usize,
+    pub backtest_fires: usize,
+    pub auc: Option<f64>,
+    pub ks: Option<f64>,
+    pub precision_at: BTreeMap<String, f64>,
+    pub recall_at: BTreeMap<String, f64>,
+    /// Fire rate in each top share divided by the overall fire rate.
+    pub lift_at: BTreeMap<String, f64>,
+    pub calibration_deciles: Vec<metrics::Decile>,
+    pub calibration: Platt,
+    /// AUC of the generator's true probabilities at the backtest cutoff, when the inbox has them.
+    pub oracle_auc: Option<f64>,
+    /// PSI of today's probabilities against the previous published run's.
+    pub psi_vs_previous: Option<f64>,
+    /// Why a constant model was used, when it was.
+    pub notes: Vec<String>,
+}
+
+pub fn cutoffs_table(as_of: i32) -> RecordBatch {
+    let days = [as_of - 730, as_of - 365, as_of];
+    let end_us = |d: i32| (i64::from(d + 1) * 86_400 - 8 * 3600) * 1_000_000;
+    RecordBatch::try_from_iter(vec![
+        ("cutoff", Arc::new(Date32Array::from(days.to_vec())) as _),
+        (
+            "cutoff_day",
+            Arc::new(Int64Array::from(
+                days.iter().map(|d| i64::from(*d)).collect::<Vec<_>>(),
+            )) as _,
+        ),
+        (
+            "cutoff_end_us",
+            Arc::new(Int64Array::from(
+                days.iter().map(|d| end_us(*d)).collect::<Vec<_>>(),
+            )) as _,
+        ),
+        (
+            "labelled",
+            Arc::new(BooleanArray::from(
+                days.iter().map(|d| d + 365 <= as_of).collect::<Vec<_>>(),
+            )) as _,
+        ),
+    ])
+    .expect("cutoffs batch")
+}
+
+/// The risk-scores SQL with the model's compiled expressions in place of its markers.
+pub fn risk_scores_sql(artifact: &Artifact) -> String {
+    let contributions = artifact.sql_contributions();
+    let columns = contributions
+        .iter()
+        .map(|(n, e)| format!("{e} AS c_{n}"))
+        .collect::<Vec<_>>()
+        .join(",\n           ");
+    let unpivot = contributions
+        .iter()
+        .map(|(n, _)| {
+            format!("SELECT unit_id, '{n}' AS feature, c_{n} AS contribution FROM scored")
+        })
+        .collect::<Vec<_>>()
+        .join("\n    UNION ALL ");
+    RISK_SCORES_TEMPLATE
+        .replace("/*PROBABILITY*/", &artifact.sql_probability())
+        .replace("/*CONTRIBUTIONS*/", &columns)
+        .replace("/*UNPIVOT*/", &unpivot)
+}
+
+/// Fits the logistic model; where the training cutoff has no fire (or only fires), a constant
+/// model at the smoothed observed rate: every unit gets the same probability, and the report
+/// says why.
+fn fit(data: &Dataset) -> Result<(LogisticModel, Option<String>)> {
+    let params = LogisticParams::default()
+        .check()
+        .map_err(|e| Error::Invalid(format!("risk model: {e}")))?;
+    match params.fit(data) {
+        Ok(m) => Ok((m, None)),
+        Err(e @ LogisticError::OneClass { positives, rows }) => {
+            tracing::warn!("{e}; using a constant model");
+            let rate = (positives as f64 + 0.5) / (rows as f64 + 1.0);
+            let k = data.names.len();
+            let model = LogisticModel {
+                features: data.names.clone(),
+                means: vec![0.0; k],
+                stds: vec![1.0; k],
+                standardised: vec![0.0; k],
+                weights: vec![0.0; k],
+                intercept: (rate / (1.0 - rate)).ln(),
+            };
+            Ok((model, Some(e.to_string())))
+        }
+        Err(e) => Err(Error::Invalid(format!("risk model: {e}"))),
+    }
+}
+
+/// AUC of the generator's truth at `cutoff` (`_truth/fire_truth.csv`), when given.
+fn oracle_auc(truth: Option<&std::path::Path>, cutoff: &str) -> Option<f64> {
+    let mut reader = csv::Reader::from_path(truth?).ok()?;
+    let (mut p, mut y) = (Vec::new(), Vec::new());
+    for rec in reader.records().flatten() {
+        if rec.get(1) == Some(cutoff) {
+            p.push(rec.get(2)?.parse::<f64>().ok()?);
+            y.push(rec.get(3)? == "1");
+        }
+    }
+    metrics::roc_auc(&p, &y)
+}
+
+pub struct RiskContext<'a> {
+    pub ctx: &'a SessionContext,
+    pub lake: &'a Lake,
+    pub params: &'a ParamValues,
+    pub as_of: i32,
+    pub truth: Option<&'a std::path::Path>,
+    pub previous_scores: Option<String>,
+}
+
+/// Runs the risk stage; returns the model artifact (its version goes into every score row).
+pub async fn run(
+    rc: &RiskContext<'_>,
+    publisher: &mut Publisher,
+    timings: &mut Vec<StageTiming>,
+) -> Result<Artifact> {
+    register_batch(rc.ctx, "cutoffs", cutoffs_table(rc.as_of))?;
+    let features = [Step::publish("features", FEATURES_SQL, false)];
+    timings.extend(run_steps(rc.ctx, rc.lake, publisher, rc.params, "risk", &features).await?);
+    let features_out = publisher
+        .output("features", "parquet")
+        .cloned()
+        .expect("features published");
+
+    let started = std::time::Instant::now();
+    let (bt_cut, test_cut) = (rc.as_of - 730, rc.as_of - 365);
+    let bt_train = read_features(rc.lake, &features_out.path, bt_cut).await?;
+    let bt_test = read_features(rc.lake, &features_out.path, test_cut).await?;
+    // Backtest: fit at as_of − 730, judge at as_of − 365 (out of time).
+    let (bt_model, bt_note) = fit(&bt_train.data)?;
+    let test_logit = bt_model.logit(&bt_test.data);
+    let test_labels = bt_test.data.labels().to_vec();
+    let calibration = if test_labels.iter().any(|l| *l) && test_labels.iter().any(|l| !*l) {
+        Platt::fit(&test_logit, &test_labels)
+    } else {
+        Platt::IDENTITY
+    };
+    let test_p: Vec<f64> = test_logit.iter().map(|s| calibration.apply(*s)).collect();
+    // Final: fit at as_of − 365 with labels to as_of; calibrated as the backtest found.
+    let (model, final_note) = fit(&bt_test.data)?;
+    let constant = bt_note.is_some() || final_note.is_some();
+    let fit_seconds = started.elapsed().as_secs_f64();
+
+    let kind = if constant { "constant" } else { "logistic" };
+    let version = format!(
+        "{kind}-{}-{}",
+        format_date(test_cut),
+        &features_out.sha256[..12]
+    );
+    let rate = test_labels.iter().filter(|l| **l).count() as f64 / test_labels.len().max(1) as f64;
+    let shares = [
+        ("1%", 0.01),
+        ("5%", 0.05),
+        ("10%", 0.10),
+        ("20%", 0.20),
+        ("50%", 0.50),
+    ];
+    let report_shares = |f: &dyn Fn(f64) -> f64| -> BTreeMap<String, f64> {
+        shares.iter().map(|(k, s)| (k.to_string(), f(*s))).collect()
+    };
+    let auc = metrics::roc_auc(&test_p, &test_labels);
+    let mut metric_map = BTreeMap::new();
+    if let Some(a) = auc {
+        metric_map.insert("backtest_auc".to_string(), a);
+    }
+    let artifact = Artifact {
+        format: FORMAT.into(),
+        version: version.clone(),
+        kind: kind.into(),
+        model,
+        calibration,
+        training_cutoff: format_date(test_cut),
+        training_rows: bt_test.data.rows(),
+        data_sha256: features_out.sha256.clone(),
+        metrics: metric_map,
+    };
+    publisher.write_json("model", &artifact).await?;
+
+    let scores = [Step {
+        name: "risk_scores",
+        sql: risk_scores_sql(&artifact).into(),
+        csv: false,
+    }];
+    timings.extend(run_steps(rc.ctx, rc.lake, publisher, rc.params, "risk", &scores).await?);
+
+    let psi = match &rc.previous_scores {
+        Some(prev) => {
+            let today = probabilities(
+                rc.lake,
+                &publisher
+                    .output("risk_scores", "parquet")
+                    .expect("scores")
+                    .path,
+            )
+            .await?;
+            let before = probabilities(rc.lake, prev).await?;
+            metrics::psi(&before, &today)
+        }
+        None => None,
+    };
+    let report = ModelReport {
+        model_version: version,
+        backtest_train_cutoff: format_date(bt_cut),
+        backtest_test_cutoff: format_date(test_cut),
+        backtest_rows: test_labels.len(),
+        backtest_fires: test_labels.iter().filter(|l| **l).count(),
+        auc,
+        ks: metrics::ks(&test_p, &test_labels),
+        precision_at: report_shares(&|s| metrics::precision_at(&test_p, &test_labels, s)),
+        recall_at: report_shares(&|s| metrics::recall_at(&test_p, &test_labels, s)),
+        lift_at: report_shares(&|s| {
+            metrics::precision_at(&test_p, &test_labels, s) / rate.max(1e-12)
+        }),
+        calibration_deciles: metrics::calibration_deciles(&test_p, &test_labels),
+        calibration,
+        oracle_auc: oracle_auc(rc.truth, &format_date(test_cut)),
+        psi_vs_previous: psi,
+        notes: bt_note.into_iter().chain(final_note).collect(),
+    };
+    tracing::info!(auc = ?report.auc, oracle = ?report.oracle_auc, fit_seconds = format!("{fit_seconds:.2}"), "risk model");
+    publisher.write_json("model_report", &report).await?;
+    timings.push(StageTiming {
+        stage: "risk.fit".into(),
+        seconds: fit_seconds,
+    });
+    Ok(artifact)
+}
+
+/// The `risk_probability` column of a published risk-scores or unit-scores file.
+async fn probabilities(lake: &Lake, path: &str) -> Result<Vec<f64>> {
+    let batches = lake.read_all(path, Some(&["risk_probability"])).await?;
+    Ok(batches
+        .iter()
+        .flat_map(|b| {
+            b.column(0)
+                .as_primitive::<Float64Type>()
+                .iter()
+                .flatten()
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}

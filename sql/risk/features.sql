@@ -1,0 +1,179 @@
+-- Fire-risk features (scoring.md §3): one row per unit and cutoff, from what is known at the
+-- cutoff only (events dated on or before it; a rectification after it counts as none yet; IoT
+-- intervals clipped at the end of the cutoff day). Feature columns are named `f_*`; `label` is
+-- a fire (any responsibility) in the 365 days after the cutoff, where those days are known.
+-- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), units, inspections,
+-- violations, complaints, incidents, iot_events, iot_intervals, rule_violations.
+WITH base AS (
+    SELECT c.cutoff, c.cutoff_day, c.cutoff_end_us, c.labelled, u.unit_id, u.grid_id,
+           u.use_type, u.key_unit, u.crowded_place, u.has_sprinkler, u.has_auto_alarm,
+           u.floor_area_m2, u.floors_above, u.build_year, u.capacity, u.status
+    FROM cutoffs c CROSS JOIN units u
+),
+viol AS (
+    SELECT v.unit_id, c.cutoff,
+           SUM(CASE WHEN CAST(v.found_on AS INT) > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS violations_365,
+           SUM(CASE WHEN CAST(v.found_on AS INT) > c.cutoff_day - 365 AND r.class = 'serious'
+                    THEN 1 ELSE 0 END) AS serious_365,
+           SUM(CASE WHEN CAST(v.found_on AS INT) > c.cutoff_day - 1095
+                     AND (v.rectified_on IS NULL OR v.rectified_on > c.cutoff)
+                    THEN 1 ELSE 0 END) AS unrectified,
+           SUM(CASE WHEN v.rectify_due < c.cutoff
+                     AND (v.rectified_on IS NULL OR v.rectified_on > v.rectify_due)
+                    THEN 1 ELSE 0 END) AS overdue,
+           COUNT(DISTINCT CASE WHEN CAST(v.found_on AS INT) > c.cutoff_day - 365
+                                AND (v.rectified_on IS NULL OR v.rectified_on > c.cutoff)
+                               THEN r.hazard_element END) AS hazard_elements,
+           COUNT(*) AS violations_all
+    FROM cutoffs c
+    JOIN violations v ON v.found_on <= c.cutoff
+    JOIN rule_violations r ON r.code = v.code
+    GROUP BY v.unit_id, c.cutoff
+),
+insp AS (
+    SELECT i.unit_id, c.cutoff,
+           SUM(CASE WHEN CAST(i.inspected_on AS INT) > c.cutoff_day - 90 THEN 1 ELSE 0 END) AS inspections_90,
+           SUM(CASE WHEN CAST(i.inspected_on AS INT) > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS inspections_365,
+           SUM(CASE WHEN CAST(i.inspected_on AS INT) > c.cutoff_day - 1095 THEN 1 ELSE 0 END) AS inspections_1095,
+           SUM(CASE WHEN CAST(i.inspected_on AS INT) > c.cutoff_day - 365 AND i.outcome = 'fail'
+                    THEN 1 ELSE 0 END) AS failed_365,
+           SUM(CASE WHEN CAST(i.inspected_on AS INT) > c.cutoff_day - 365 AND i.outcome = 'no_access'
+                    THEN 1 ELSE 0 END) AS no_access_365
+    FROM cutoffs c
+    JOIN inspections i ON i.inspected_on <= c.cutoff
+    GROUP BY i.unit_id, c.cutoff
+),
+compl AS (
+    SELECT m.unit_id, c.cutoff,
+           SUM(CASE WHEN m.day > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS complaints_365,
+           SUM(CASE WHEN m.day > c.cutoff_day - 365 AND m.verified THEN 1 ELSE 0 END) AS verified_365,
+           MIN(c.cutoff_day - m.day) AS days_since_complaint
+    FROM cutoffs c
+    JOIN (SELECT unit_id, verified,
+                 CAST(CAST(received_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+          FROM complaints WHERE unit_id IS NOT NULL) m ON m.day <= c.cutoff_day
+    GROUP BY m.unit_id, c.cutoff
+),
+inc AS (
+    SELECT n.unit_id, c.cutoff,
+           SUM(CASE WHEN n.kind = 'fire' THEN 1 ELSE 0 END) AS prior_fires,
+           SUM(CASE WHEN n.kind = 'fire' AND n.day > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS fires_365,
+           SUM(CASE WHEN n.kind = 'false_alarm' AND n.day > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS false_alarms_365
+    FROM cutoffs c
+    JOIN (SELECT unit_id, kind, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+          FROM incidents WHERE unit_id IS NOT NULL) n ON n.day <= c.cutoff_day
+    GROUP BY n.unit_id, c.cutoff
+),
+alarms AS (
+    SELECT e.unit_id, c.cutoff, COUNT(*) AS alarms_365
+    FROM cutoffs c
+    JOIN iot_events e
+      ON CAST(e.ts AS BIGINT) < c.cutoff_end_us
+     AND CAST(e.ts AS BIGINT) >= c.cutoff_end_us - 31536000000000
+    WHERE e.event = 'alarm'
+    GROUP BY e.unit_id, c.cutoff
+),
+downtime AS (
+    -- Interval hours in the 365 days to the end of the cutoff day, per unit and element.
+    SELECT d.unit_id, d.cutoff,
+           SUM(CASE WHEN d.element = 'CI1' THEN d.us ELSE 0 END) / 3600000000.0 AS down_hours_365,
+           SUM(CASE WHEN d.element = 'CI2' THEN d.us ELSE 0 END) / 3600000000.0 AS low_pressure_hours_365
+    FROM (
+        SELECT i.unit_id, i.element, c.cutoff,
+               LEAST(COALESCE(i.end_us, c.cutoff_end_us), c.cutoff_end_us)
+               - GREATEST(i.start_us, c.cutoff_end_us - 31536000000000) AS us
+        FROM cutoffs c
+        JOIN iot_intervals i
+          ON i.start_us < c.cutoff_end_us
+         AND COALESCE(i.end_us, c.cutoff_end_us) > c.cutoff_end_us - 31536000000000
+    ) d
+    GROUP BY d.unit_id, d.cutoff
+),
+grid_units AS (
+    SELECT cutoff, grid_id, COUNT(*) AS units
+    FROM base WHERE COALESCE(status, 'open') <> 'closed'
+    GROUP BY cutoff, grid_id
+),
+grid_fires AS (
+    SELECT c.cutoff, n.grid_id, COUNT(*) AS fires
+    FROM cutoffs c
+    JOIN (SELECT grid_id, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+          FROM incidents WHERE kind = 'fire') n
+      ON n.day <= c.cutoff_day AND n.day > c.cutoff_day - 1095
+    GROUP BY c.cutoff, n.grid_id
+),
+labels AS (
+    SELECT n.unit_id, c.cutoff, COUNT(*) AS fires_next_365
+    FROM cutoffs c
+    JOIN (SELECT unit_id, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+          FROM incidents WHERE kind = 'fire' AND unit_id IS NOT NULL) n
+      ON n.day > c.cutoff_day AND n.day <= c.cutoff_day + 365
+    WHERE c.labelled
+    GROUP BY n.unit_id, c.cutoff
+)
+SELECT b.unit_id, b.cutoff, b.grid_id,
+       COALESCE(b.status, 'open') <> 'closed' AS open,
+       CASE WHEN b.labelled THEN COALESCE(l.fires_next_365, 0) > 0 END AS label,
+       -- Static attributes, with indicators where a value is missing.
+       CASE WHEN b.key_unit THEN 1.0 ELSE 0.0 END AS f_key_unit,
+       CASE WHEN b.crowded_place THEN 1.0 ELSE 0.0 END AS f_crowded_place,
+       CASE WHEN b.has_sprinkler THEN 1.0 ELSE 0.0 END AS f_has_sprinkler,
+       CASE WHEN b.has_auto_alarm THEN 1.0 ELSE 0.0 END AS f_has_auto_alarm,
+       LN(1.0 + COALESCE(b.floor_area_m2, 0.0)) AS f_ln_floor_area,
+       CASE WHEN b.floor_area_m2 IS NULL THEN 1.0 ELSE 0.0 END AS f_floor_area_missing,
+       CAST(COALESCE(b.floors_above, 0) AS DOUBLE) AS f_floors_above,
+       CAST(COALESCE(date_part('year', b.cutoff) - b.build_year, 0) AS DOUBLE) AS f_building_age,
+       CASE WHEN b.build_year IS NULL THEN 1.0 ELSE 0.0 END AS f_build_year_missing,
+       LN(1.0 + COALESCE(b.capacity, 0)) AS f_ln_capacity,
+       CASE WHEN b.use_type = 'retail' THEN 1.0 ELSE 0.0 END AS f_use_retail,
+       CASE WHEN b.use_type = 'hotel' THEN 1.0 ELSE 0.0 END AS f_use_hotel,
+       CASE WHEN b.use_type = 'restaurant' THEN 1.0 ELSE 0.0 END AS f_use_restaurant,
+       CASE WHEN b.use_type = 'entertainment' THEN 1.0 ELSE 0.0 END AS f_use_entertainment,
+       CASE WHEN b.use_type = 'hospital' THEN 1.0 ELSE 0.0 END AS f_use_hospital,
+       CASE WHEN b.use_type = 'elderly_care' THEN 1.0 ELSE 0.0 END AS f_use_elderly_care,
+       CASE WHEN b.use_type = 'school' THEN 1.0 ELSE 0.0 END AS f_use_school,
+       CASE WHEN b.use_type = 'factory' THEN 1.0 ELSE 0.0 END AS f_use_factory,
+       CASE WHEN b.use_type = 'warehouse' THEN 1.0 ELSE 0.0 END AS f_use_warehouse,
+       CASE WHEN b.use_type = 'office' THEN 1.0 ELSE 0.0 END AS f_use_office,
+       CASE WHEN b.use_type = 'residential_mixed' THEN 1.0 ELSE 0.0 END AS f_use_residential_mixed,
+       CASE WHEN b.use_type = 'hazmat' THEN 1.0 ELSE 0.0 END AS f_use_hazmat,
+       CASE WHEN b.use_type IS NULL THEN 1.0 ELSE 0.0 END AS f_use_missing,
+       -- Inspection history.
+       CAST(COALESCE(i.inspections_90, 0) AS DOUBLE) AS f_inspections_90,
+       CAST(COALESCE(i.inspections_365, 0) AS DOUBLE) AS f_inspections_365,
+       CAST(COALESCE(i.inspections_1095, 0) AS DOUBLE) AS f_inspections_1095,
+       CAST(COALESCE(i.failed_365, 0) AS DOUBLE) AS f_failed_365,
+       CAST(COALESCE(i.no_access_365, 0) AS DOUBLE) AS f_no_access_365,
+       -- Findings.
+       CAST(COALESCE(v.violations_365, 0) AS DOUBLE) AS f_violations_365,
+       CAST(COALESCE(v.serious_365, 0) AS DOUBLE) AS f_serious_365,
+       CAST(COALESCE(v.unrectified, 0) AS DOUBLE) AS f_unrectified,
+       CAST(COALESCE(v.overdue, 0) AS DOUBLE) AS f_overdue,
+       CAST(COALESCE(v.hazard_elements, 0) AS DOUBLE) AS f_hazard_elements,
+       CAST(COALESCE(v.violations_all, 0) AS DOUBLE) AS f_violations_all,
+       -- Complaints (days since the last one capped at three years; indicator when none).
+       CAST(COALESCE(m.complaints_365, 0) AS DOUBLE) AS f_complaints_365,
+       CAST(COALESCE(m.verified_365, 0) AS DOUBLE) AS f_verified_complaints_365,
+       CAST(LEAST(COALESCE(m.days_since_complaint, 1095), 1095) AS DOUBLE) AS f_days_since_complaint,
+       CASE WHEN m.days_since_complaint IS NULL THEN 1.0 ELSE 0.0 END AS f_no_complaint,
+       -- Fires and alarms.
+       CAST(COALESCE(n.prior_fires, 0) AS DOUBLE) AS f_prior_fires,
+       CAST(COALESCE(n.fires_365, 0) AS DOUBLE) AS f_fires_365,
+       CAST(COALESCE(n.false_alarms_365, 0) AS DOUBLE) AS f_false_alarms_365,
+       CAST(COALESCE(a.alarms_365, 0) AS DOUBLE) AS f_alarms_365,
+       -- Connected devices.
+       COALESCE(d.down_hours_365, 0.0) AS f_down_hours_365,
+       COALESCE(d.low_pressure_hours_365, 0.0) AS f_low_pressure_hours_365,
+       -- Area context: the grid's fires of three years per 1000 open units, smoothed.
+       CAST(COALESCE(gf.fires, 0) AS DOUBLE) / (COALESCE(gu.units, 0) + 20) * 1000.0 AS f_grid_fire_rate
+FROM base b
+LEFT JOIN viol v ON v.unit_id = b.unit_id AND v.cutoff = b.cutoff
+LEFT JOIN insp i ON i.unit_id = b.unit_id AND i.cutoff = b.cutoff
+LEFT JOIN compl m ON m.unit_id = b.unit_id AND m.cutoff = b.cutoff
+LEFT JOIN inc n ON n.unit_id = b.unit_id AND n.cutoff = b.cutoff
+LEFT JOIN alarms a ON a.unit_id = b.unit_id AND a.cutoff = b.cutoff
+LEFT JOIN downtime d ON d.unit_id = b.unit_id AND d.cutoff = b.cutoff
+LEFT JOIN grid_units gu ON gu.grid_id = b.grid_id AND gu.cutoff = b.cutoff
+LEFT JOIN grid_fires gf ON gf.grid_id = b.grid_id AND gf.cutoff = b.cutoff
+LEFT JOIN labels l ON l.unit_id = b.unit_id AND l.cutoff = b.cutoff
+ORDER BY b.cutoff, b.unit_id

@@ -1,0 +1,285 @@
+//! The risk stage: features never read past their cutoff; the model compiled to SQL scores
+//! exactly as the fitted model does in Rust; the report is complete.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Float64Type;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use firecredit::contract::values::{local_day, parse_date, parse_timestamp};
+
+use crate::helpers::*;
+
+const AS_OF: &str = "2026-06-30";
+
+/// Copies the sample inbox keeping only what was known at the end of `cutoff` (UTF-8 CSV).
+fn truncate_inbox(to: &Path, cutoff: i32) {
+    let src = samples("inbox");
+    let date_ok = |t: &str| parse_date(t).is_some_and(|d| d <= cutoff);
+    let ts_ok = |t: &str| parse_timestamp(t).is_some_and(|ts| local_day(ts) <= cutoff);
+    for (source, file) in [
+        ("units", "units/units.csv"),
+        ("inspections", "inspections/inspections.csv"),
+        ("violations", "violations/violations.csv"),
+        ("incidents", "incidents/incidents.csv"),
+        ("iot_events", "iot_events/part-00000.csv"),
+        ("credit_actions", "credit_actions/credit_actions.csv"),
+        ("inspectors", "inspectors/inspectors.csv"),
+    ] {
+        let bytes = std::fs::read(src.join(file)).unwrap();
+        let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header = reader.headers().unwrap().clone();
+        let col = |n: &str| header.iter().position(|h| h == n);
+        let out = to.join(file);
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        let mut w = csv::Writer::from_path(out).unwrap();
+        w.write_record(&header).unwrap();
+        for rec in reader.records() {
+            let mut rec: Vec<String> = rec.unwrap().iter().map(str::to_string).collect();
+            let keep = match source {
+                "inspections" => date_ok(&rec[col("inspected_on").unwrap()]),
+                "violations" => {
+                    let r = col("rectified_on").unwrap();
+                    if !rec[r].is_empty() && !date_ok(&rec[r]) {
+                        rec[r].clear();
+                    }
+                    date_ok(&rec[col("found_on").unwrap()])
+                }
+                "incidents" => ts_ok(&rec[col("occurred_at").unwrap()]),
+                "iot_events" => ts_ok(&rec[col("ts").unwrap()]),
+                "credit_actions" => date_ok(&rec[col("effective_on").unwrap()]),
+                _ => true,
+            };
+            if keep {
+                w.write_record(&rec).unwrap();
+            }
+        }
+        w.flush().unwrap();
+    }
+    // Complaints are NDJSON.
+    let text = std::fs::read_to_string(src.join("complaints/complaints.ndjson")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            ts_ok(v["received_at"].as_str().unwrap())
+        })
+        .collect();
+    std::fs::create_dir_all(to.join("complaints")).unwrap();
+    std::fs::write(to.join("complaints/complaints.ndjson"), kept.join("\n")).unwrap();
+}
+
+/// The feature rows of `cutoff` computed over `lake` with the real SQL, as sorted text lines.
+fn feature_lines(lake: &Path, cutoff: i32) -> Vec<String> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let lake = firecredit::lake::Lake::open(lake.to_str().unwrap()).unwrap();
+        let snap = lake.snapshot().await.unwrap();
+        let ctx = firecredit::run::session(&Default::default()).unwrap();
+        firecredit::lake::catalog::register_snapshot(&ctx, &lake, &snap).unwrap();
+        let rules = firecredit::contract::rules::RuleSet::defaults();
+        for (name, batch) in rules.record_batches() {
+            firecredit::lake::catalog::register_batch(&ctx, name, batch).unwrap();
+        }
+        let as_of = parse_date(AS_OF).unwrap();
+        let params = firecredit::run::params(as_of, &rules, None);
+        let intervals = ctx
+            .sql(firecredit::hazard::IOT_INTERVALS_SQL)
+            .await
+            .unwrap()
+            .with_param_values(params.clone())
+            .unwrap();
+        ctx.register_table("iot_intervals", intervals.into_view())
+            .unwrap();
+        firecredit::lake::catalog::register_batch(
+            &ctx,
+            "cutoffs",
+            firecredit::risk::cutoffs_table(as_of),
+        )
+        .unwrap();
+        let batches = ctx
+            .sql(firecredit::risk::FEATURES_SQL)
+            .await
+            .unwrap()
+            .with_param_values(params)
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let opts = FormatOptions::default();
+        let mut lines = Vec::new();
+        for b in &batches {
+            let cut = b
+                .column_by_name("cutoff")
+                .unwrap()
+                .as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+            let keep: Vec<usize> = (0..b.num_rows())
+                .filter(|r| cut.value(*r) == cutoff)
+                .collect();
+            let cols: Vec<_> = b
+                .schema()
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.name().starts_with("f_") || f.name() == "unit_id")
+                .map(|(i, _)| ArrayFormatter::try_new(b.column(i).as_ref(), &opts).unwrap())
+                .collect();
+            for r in keep {
+                lines.push(
+                    cols.iter()
+                        .map(|f| f.value(r).to_string())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                );
+            }
+        }
+        lines.sort();
+        lines
+    })
+}
+
+#[test]
+fn no_feature_reads_past_its_cutoff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cutoff = parse_date(AS_OF).unwrap() - 365;
+    let (full, cut) = (tmp.path().join("full"), tmp.path().join("cut"));
+    assert_ok(&ingest(&samples("inbox"), &full));
+    let truncated = tmp.path().join("truncated");
+    truncate_inbox(&truncated, cutoff);
+    assert_ok(&ingest(&truncated, &cut));
+    let (a, b) = (feature_lines(&full, cutoff), feature_lines(&cut, cutoff));
+    assert_eq!(a.len(), 1500);
+    let differing: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(3).collect();
+    assert!(
+        differing.is_empty(),
+        "features at the cutoff changed when later data was removed: {differing:#?}"
+    );
+    // And the later data does matter at as_of: the test would notice a leak.
+    let as_of = parse_date(AS_OF).unwrap();
+    assert_ne!(feature_lines(&full, as_of), feature_lines(&cut, as_of));
+}
+
+#[test]
+fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let m = nightly(&samples("inbox"), &lake, AS_OF, None);
+    let artifact: firecredit_models::artifact::Artifact = serde_json::from_slice(
+        &std::fs::read(lake.join(&m.output("model", "json").unwrap().path)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m.model_version.as_deref(), Some(artifact.version.as_str()));
+    // Features of the scored day, by unit.
+    let as_of = parse_date(AS_OF).unwrap();
+    let features =
+        std::fs::File::open(lake.join(&m.output("features", "parquet").unwrap().path)).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            features,
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for b in reader {
+        let b = b.unwrap();
+        let cut = b
+            .column_by_name("cutoff")
+            .unwrap()
+            .as_primitive::<datafusion::arrow::datatypes::Date32Type>();
+        let ids = b.column_by_name("unit_id").unwrap().as_string::<i32>();
+        let cols: Vec<_> = artifact
+            .model
+            .features
+            .iter()
+            .map(|n| {
+                b.column_by_name(n)
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .clone()
+            })
+            .collect();
+        for r in 0..b.num_rows() {
+            if cut.value(r) == as_of {
+                rows.insert(
+                    ids.value(r).to_string(),
+                    cols.iter().map(|c| c.value(r)).collect(),
+                );
+            }
+        }
+    }
+    let scores =
+        std::fs::File::open(lake.join(&m.output("risk_scores", "parquet").unwrap().path)).unwrap();
+    let reader =
+        datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(scores)
+            .unwrap()
+            .build()
+            .unwrap();
+    let (mut checked, mut worst) = (0, 0.0f64);
+    for b in reader {
+        let b = b.unwrap();
+        let ids = b.column_by_name("unit_id").unwrap().as_string::<i32>();
+        let p = b
+            .column_by_name("risk_probability")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        for r in 0..b.num_rows() {
+            let rust = artifact.probability(&rows[ids.value(r)]);
+            worst = worst.max((rust - p.value(r)).abs());
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 1500, "every sample unit is scored");
+    assert!(worst < 1e-9, "SQL and Rust differ by {worst}");
+}
+
+#[test]
+fn the_model_report_and_risk_levels_are_published() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let m = nightly(&samples("inbox"), &lake, AS_OF, None);
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(lake.join(&m.output("model_report", "json").unwrap().path)).unwrap(),
+    )
+    .unwrap();
+    let auc = report["auc"].as_f64().unwrap();
+    let oracle = report["oracle_auc"].as_f64().unwrap();
+    assert!(auc > 0.6 && auc <= 1.0, "backtest AUC {auc}");
+    assert!(
+        oracle > 0.7,
+        "oracle AUC {oracle} from the generator's truth"
+    );
+    assert_eq!(report["calibration_deciles"].as_array().unwrap().len(), 10);
+    for k in ["1%", "5%", "10%"] {
+        assert!(report["precision_at"][k].as_f64().is_some());
+    }
+    // Levels: open units only, and never below what grade and hazards demand.
+    let levels = published(
+        &lake,
+        &m,
+        "unit_scores",
+        &["unit_id", "credit_grade", "major_hazard", "risk_level"],
+    );
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for l in &levels {
+        let f: Vec<&str> = l.split(',').collect();
+        if f[1] == "D" || f[2] == "true" {
+            assert_eq!(f[3], "4", "{l}");
+        }
+        if f[1] == "C" {
+            assert!(f[3] == "3" || f[3] == "4", "{l}");
+        }
+        *counts.entry(f[3].to_string()).or_default() += 1;
+    }
+    let level4 = counts.get("4").copied().unwrap_or(0);
+    assert!(
+        level4 >= 1500 / 20,
+        "at least the top 5 % of open units: {counts:?}"
+    );
+    assert!(
+        counts.contains_key("1") && counts.contains_key("2"),
+        "{counts:?}"
+    );
+}
