@@ -43,7 +43,7 @@ impl LogisticValidParams {
         let fitted = LogisticRegression::default()
             .alpha(p.alpha)
             .max_iterations(p.max_iterations)
-            .gradient_tolerance(p.gradient_tolerance)
+            .gradient_tolerance(p.gradient_tolerance * y.len() as f64)
             .fit(&ds)
             .map_err(|e| LogisticError::Linfa(e.to_string()))?;
         // linfa's parameters give the log-odds of its `pos` class; turn them to P(fire).

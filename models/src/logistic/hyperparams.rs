@@ -6,6 +6,8 @@ pub struct LogisticParams {
     /// L2 penalty on the standardised coefficients.
     pub alpha: f64,
     pub max_iterations: u64,
+    /// Stop when the gradient norm of the *mean* loss falls below this (linfa's loss is a sum,
+    /// so the fit passes `tolerance × rows`).
     pub gradient_tolerance: f64,
 }
 
@@ -16,8 +18,8 @@ impl Default for LogisticParams {
     fn default() -> Self {
         LogisticParams {
             alpha: 1.0,
-            max_iterations: 200,
-            gradient_tolerance: 1e-6,
+            max_iterations: 100,
+            gradient_tolerance: 1e-5,
         }
     }
 }
