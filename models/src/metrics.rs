@@ -86,14 +86,20 @@ pub fn ks(scores: &[f64], labels: &[bool]) -> Option<f64> {
     Some(best)
 }
 
-/// Share of fires among the top `fraction` of units by score.
-pub fn precision_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+/// Fires among the top `fraction` of units by score, and how many units that is (≥ 1).
+fn top_hits(scores: &[f64], labels: &[bool], fraction: f64) -> (usize, usize) {
     let k = ((scores.len() as f64 * fraction).ceil() as usize).clamp(1, scores.len().max(1));
     let hits = ranked(scores)
         .iter()
         .take(k)
         .filter(|i| labels[**i])
         .count();
+    (hits, k)
+}
+
+/// Share of fires among the top `fraction` of units by score.
+pub fn precision_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
+    let (hits, k) = top_hits(scores, labels, fraction);
     hits as f64 / k as f64
 }
 
@@ -103,13 +109,7 @@ pub fn recall_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
     if pos == 0 {
         return 0.0;
     }
-    let k = ((scores.len() as f64 * fraction).ceil() as usize).min(scores.len());
-    let hits = ranked(scores)
-        .iter()
-        .take(k)
-        .filter(|i| labels[**i])
-        .count();
-    hits as f64 / pos as f64
+    top_hits(scores, labels, fraction).0 as f64 / pos as f64
 }
 
 /// One decile of predictions: mean predicted probability, observed rate, units.

@@ -127,6 +127,21 @@ impl Lake {
         Ok(())
     }
 
+    /// The immediate sub-folders of `prefix` (as full paths).
+    pub async fn list_dirs(&self, prefix: &str) -> Result<Vec<String>> {
+        let p = Path::from(prefix);
+        let listing = self
+            .store
+            .list_with_delimiter(Some(&p))
+            .await
+            .map_err(|e| Self::os_err(&p, e))?;
+        Ok(listing
+            .common_prefixes
+            .iter()
+            .map(|d| d.to_string())
+            .collect())
+    }
+
     /// The newest committed snapshot, or an empty one for a new lake.
     pub async fn snapshot(&self) -> Result<Snapshot> {
         let dir = Path::from(SNAPSHOT_DIR);

@@ -104,19 +104,11 @@ pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>>
 
 /// The committed run with the latest `as_of` before `as_of`, if any.
 pub async fn previous_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
-    let prefix = Path::from("runs");
-    let listing = lake
-        .store()
-        .list_with_delimiter(Some(&prefix))
-        .await
-        .map_err(|source| Error::ObjectStore {
-            location: prefix.to_string(),
-            source,
-        })?;
-    let mut days: Vec<String> = listing
-        .common_prefixes
+    let mut days: Vec<String> = lake
+        .list_dirs("runs")
+        .await?
         .iter()
-        .filter_map(|p| p.filename().map(str::to_string))
+        .filter_map(|p| p.rsplit('/').next().map(str::to_string))
         .filter(|d| d.as_str() < as_of)
         .collect();
     days.sort();
@@ -260,18 +252,9 @@ impl Publisher {
 }
 
 async fn remove_stale(lake: &Lake, as_of: &str, keep: &BTreeSet<String>) -> Result<()> {
-    let prefix = Path::from(format!("runs/{as_of}"));
-    let listing = lake
-        .store()
-        .list_with_delimiter(Some(&prefix))
-        .await
-        .map_err(|source| Error::ObjectStore {
-            location: prefix.to_string(),
-            source,
-        })?;
-    for dir in listing.common_prefixes {
-        if !keep.contains(dir.as_ref()) {
-            lake.delete_prefix(dir.as_ref()).await?;
+    for dir in lake.list_dirs(&format!("runs/{as_of}")).await? {
+        if !keep.contains(&dir) {
+            lake.delete_prefix(&dir).await?;
         }
     }
     Ok(())
