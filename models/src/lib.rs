@@ -7,6 +7,7 @@
 //! - [`logistic`]: standardised logistic regression (linfa-logistic), with validated
 //!   hyper-parameters (`hyperparams.rs`), the fit (`algorithm.rs`) and errors (`error.rs`).
 //! - [`calibration`]: Platt scaling of scores on out-of-time data.
+//! - [`scorecard`]: the logistic model as a points table (quantile bins, WoE, PDO scaling).
 //! - [`artifact`]: the fitted model as JSON, and its compilation to a SQL expression that
 //!   DataFusion evaluates over the feature table.
 
@@ -15,6 +16,7 @@ pub mod calibration;
 pub mod dataset;
 pub mod logistic;
 pub mod metrics;
+pub mod scorecard;
 
 /// The ndarray version the models use, for callers that build datasets.
 pub use ndarray;

@@ -255,6 +255,18 @@ fn the_model_report_and_risk_levels_are_published() {
     for k in ["1%", "5%", "10%"] {
         assert!(report["precision_at"][k].as_f64().is_some());
     }
+    // The scorecard: a base row, then every feature's bins with WoE and points.
+    let card = published(&lake, &m, "scorecard", &["feature", "bin"]);
+    assert_eq!(card[0], "(base),0");
+    assert!(
+        card.contains(&"f_key_unit,1".to_string()) && card.contains(&"f_key_unit,2".to_string())
+    );
+    assert!(
+        card.iter()
+            .filter(|l| l.starts_with("f_ln_floor_area,"))
+            .count()
+            == 5
+    );
     // Levels: open units only, and never below what grade and hazards demand.
     let levels = published(
         &lake,

@@ -20,6 +20,7 @@ use firecredit_models::dataset::Dataset;
 use firecredit_models::logistic::{LogisticError, LogisticModel, LogisticParams};
 use firecredit_models::metrics;
 use firecredit_models::ndarray::{Array1, Array2};
+use firecredit_models::scorecard::{scorecard, Scaling};
 use futures::TryStreamExt;
 use serde::Serialize;
 
@@ -286,6 +287,7 @@ pub async fn run(
         metrics: metric_map,
     };
     publisher.write_json("model", &artifact).await?;
+    publish_scorecard(rc.ctx, publisher, &bt_test.data, &artifact).await?;
 
     let scores = [Step {
         name: "risk_scores",
@@ -350,4 +352,50 @@ async fn probabilities(lake: &Lake, path: &str) -> Result<Vec<f64>> {
                 .collect::<Vec<_>>()
         })
         .collect())
+}
+
+/// The published model as a points table (`scorecard`, Parquet and CSV), binned on its
+/// training data.
+async fn publish_scorecard(
+    ctx: &SessionContext,
+    publisher: &mut Publisher,
+    training: &Dataset,
+    artifact: &Artifact,
+) -> Result<()> {
+    use datafusion::arrow::array::{Float64Array, StringArray, UInt64Array};
+    let scaling = Scaling::default();
+    let bins = scorecard(training, &artifact.model, scaling, 5);
+    let base = scaling.base_points(&artifact.model);
+    let mut features = vec!["(base)".to_string()];
+    let mut bin_no = vec![0u64];
+    let (mut lower, mut upper) = (vec![None], vec![None]);
+    let (mut units, mut fires) = (
+        vec![training.rows() as u64],
+        vec![training.labels().iter().filter(|v| **v).count() as u64],
+    );
+    let (mut woe, mut points) = (vec![None], vec![base]);
+    for b in &bins {
+        features.push(b.feature.clone());
+        bin_no.push(b.bin as u64);
+        lower.push(Some(b.lower));
+        upper.push(b.upper.is_finite().then_some(b.upper));
+        units.push(b.units as u64);
+        fires.push(b.fires as u64);
+        woe.push(Some(b.woe));
+        points.push(b.points);
+    }
+    let batch = RecordBatch::try_from_iter(vec![
+        ("feature", Arc::new(StringArray::from(features)) as _),
+        ("bin", Arc::new(UInt64Array::from(bin_no)) as _),
+        ("lower", Arc::new(Float64Array::from(lower)) as _),
+        ("upper", Arc::new(Float64Array::from(upper)) as _),
+        ("units", Arc::new(UInt64Array::from(units)) as _),
+        ("fires", Arc::new(UInt64Array::from(fires)) as _),
+        ("woe", Arc::new(Float64Array::from(woe)) as _),
+        ("points", Arc::new(Float64Array::from(points)) as _),
+    ])?;
+    publisher
+        .write("scorecard", ctx.read_batch(batch)?, true)
+        .await?;
+    Ok(())
 }
