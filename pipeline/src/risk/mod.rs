@@ -40,13 +40,19 @@ pub struct FeatureRows {
     pub data: Dataset,
 }
 
-/// Reads the open units' rows of one cutoff from the published feature table.
-pub async fn read_features(lake: &Lake, path: &str, cutoff: i32) -> Result<FeatureRows> {
+/// Reads the open units' rows of each of `cutoffs` from the published feature table, in one
+/// pass.
+pub async fn read_features(
+    lake: &Lake,
+    path: &str,
+    cutoffs_wanted: &[i32],
+) -> Result<Vec<FeatureRows>> {
     let mut stream = lake.read_parquet(path, None).await?;
     let mut names: Vec<String> = Vec::new();
-    let mut unit_ids = Vec::new();
-    let mut values: Vec<f64> = Vec::new();
-    let mut labels: Vec<Option<bool>> = Vec::new();
+    let n = cutoffs_wanted.len();
+    let mut unit_ids: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut labels: Vec<Vec<Option<bool>>> = vec![Vec::new(); n];
     while let Some(b) = stream.try_next().await? {
         if names.is_empty() {
             names = b
@@ -57,7 +63,7 @@ pub async fn read_features(lake: &Lake, path: &str, cutoff: i32) -> Result<Featu
                 .filter(|n| n.starts_with("f_"))
                 .collect();
         }
-        let cutoffs = b
+        let day = b
             .column_by_name("cutoff")
             .expect("cutoff")
             .as_primitive::<Date32Type>();
@@ -77,25 +83,35 @@ pub async fn read_features(lake: &Lake, path: &str, cutoff: i32) -> Result<Featu
             })
             .collect();
         for r in 0..b.num_rows() {
-            if cutoffs.value(r) != cutoff || !open.value(r) {
+            let Some(k) = cutoffs_wanted.iter().position(|c| *c == day.value(r)) else {
+                continue;
+            };
+            if !open.value(r) {
                 continue;
             }
-            unit_ids.push(ids.value(r).to_string());
-            labels.push((!label.is_null(r)).then(|| label.value(r)));
-            values.extend(cols.iter().map(|c| c.value(r)));
+            unit_ids[k].push(ids.value(r).to_string());
+            labels[k].push((!label.is_null(r)).then(|| label.value(r)));
+            values[k].extend(cols.iter().map(|c| c.value(r)));
         }
     }
-    let rows = unit_ids.len();
-    let x = Array2::from_shape_vec((rows, names.len()), values)
-        .map_err(|e| Error::Invalid(format!("feature matrix: {e}")))?;
-    let y = labels
-        .iter()
-        .all(Option::is_some)
-        .then(|| Array1::from_iter(labels.iter().map(|l| l.unwrap_or(false))));
-    Ok(FeatureRows {
-        unit_ids,
-        data: Dataset { names, x, y },
-    })
+    let mut out = Vec::with_capacity(n);
+    for ((ids, vals), labs) in unit_ids.into_iter().zip(values).zip(labels) {
+        let x = Array2::from_shape_vec((ids.len(), names.len()), vals)
+            .map_err(|e| Error::Invalid(format!("feature matrix: {e}")))?;
+        let y = labs
+            .iter()
+            .all(Option::is_some)
+            .then(|| Array1::from_iter(labs.iter().map(|l| l.unwrap_or(false))));
+        out.push(FeatureRows {
+            unit_ids: ids,
+            data: Dataset {
+                names: names.clone(),
+                x,
+                y,
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// Backtest and model metrics, published as `model_report.json`. Deterministic (the fit time
@@ -174,11 +190,11 @@ pub fn risk_scores_sql(artifact: &Artifact) -> String {
 /// Fits the logistic model; where the training cutoff has no fire (or only fires), a constant
 /// model at the smoothed observed rate: every unit gets the same probability, and the report
 /// says why.
-fn fit(data: &Dataset) -> Result<(LogisticModel, Option<String>)> {
+fn fit(data: &Dataset, start: Option<&LogisticModel>) -> Result<(LogisticModel, Option<String>)> {
     let params = LogisticParams::default()
         .check()
         .map_err(|e| Error::Invalid(format!("risk model: {e}")))?;
-    match params.fit(data) {
+    match params.fit_from(data, start) {
         Ok(m) => Ok((m, None)),
         Err(e @ LogisticError::OneClass { positives, rows }) => {
             tracing::warn!("{e}; using a constant model");
@@ -236,10 +252,11 @@ pub async fn run(
 
     let started = std::time::Instant::now();
     let (bt_cut, test_cut) = (rc.as_of - 730, rc.as_of - 365);
-    let bt_train = read_features(rc.lake, &features_out.path, bt_cut).await?;
-    let bt_test = read_features(rc.lake, &features_out.path, test_cut).await?;
+    let mut parts = read_features(rc.lake, &features_out.path, &[bt_cut, test_cut]).await?;
+    let bt_test = parts.pop().expect("test cutoff");
+    let bt_train = parts.pop().expect("train cutoff");
     // Backtest: fit at as_of − 730, judge at as_of − 365 (out of time).
-    let (bt_model, bt_note) = fit(&bt_train.data)?;
+    let (bt_model, bt_note) = fit(&bt_train.data, None)?;
     let test_logit = bt_model.logit(&bt_test.data);
     let test_labels = bt_test.data.labels().to_vec();
     let calibration = if test_labels.iter().any(|l| *l) && test_labels.iter().any(|l| !*l) {
@@ -249,7 +266,8 @@ pub async fn run(
     };
     let test_p: Vec<f64> = test_logit.iter().map(|s| calibration.apply(*s)).collect();
     // Final: fit at as_of − 365 with labels to as_of; calibrated as the backtest found.
-    let (model, final_note) = fit(&bt_test.data)?;
+    // The final fit starts where the backtest's ended: a year later, nearly the same optimum.
+    let (model, final_note) = fit(&bt_test.data, bt_note.is_none().then_some(&bt_model))?;
     let constant = bt_note.is_some() || final_note.is_some();
     let fit_seconds = started.elapsed().as_secs_f64();
 
