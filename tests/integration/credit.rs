@@ -14,6 +14,28 @@ fn credit_rules_match_their_golden_files() {
     check_golden("credit", &["credit_ledger", "unit_scores"]);
 }
 
+/// `run` for 2026-06-30 on `lake` with the sample inbox's truth (as `nightly` passes it),
+/// optionally aborting after the output `abort_after`.
+fn rerun(lake: &Path, extra: &[&str], abort_after: Option<&str>) -> std::process::Output {
+    let truth = samples("inbox").join("_truth/fire_truth.csv");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"));
+    cmd.args([
+        "--log",
+        "error",
+        "run",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        "2026-06-30",
+    ])
+    .args(["--truth", truth.to_str().unwrap()])
+    .args(extra);
+    if let Some(output) = abort_after {
+        cmd.env(firecredit::publish::ABORT_AFTER_ENV, output);
+    }
+    cmd.output().unwrap()
+}
+
 fn sha256_file(path: &Path) -> String {
     firecredit::ingest::sha256_file(path).unwrap()
 }
@@ -38,16 +60,7 @@ fn two_runs_on_the_same_inputs_publish_identical_tables() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let first = nightly(&samples("inbox"), &lake, "2026-06-30", None);
-    let truth = samples("inbox").join("_truth/fire_truth.csv");
-    assert_ok(&firecredit(&[
-        "run",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--truth",
-        truth.to_str().unwrap(),
-    ]));
+    assert_ok(&rerun(&lake, &[], None));
     let second = manifest(&lake, "2026-06-30");
     assert_ne!(first.run_id, second.run_id);
     assert_eq!(checksums(&first), checksums(&second));
@@ -67,17 +80,7 @@ fn two_runs_on_the_same_inputs_publish_identical_tables() {
     // One partition or two: the same bytes.
     let other = tmp.path().join("other");
     assert_ok(&ingest(&samples("inbox"), &other));
-    assert_ok(&firecredit(&[
-        "run",
-        "--lake",
-        other.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--partitions",
-        "1",
-        "--truth",
-        truth.to_str().unwrap(),
-    ]));
+    assert_ok(&rerun(&other, &["--partitions", "1"], None));
     assert_eq!(
         checksums(&manifest(&other, "2026-06-30")),
         checksums(&first)
@@ -89,23 +92,8 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let committed = nightly(&samples("inbox"), &lake, "2026-06-30", None);
-    let truth = samples("inbox").join("_truth/fire_truth.csv");
     for stage in ["credit_ledger", "unit_scores", "discipline_list"] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"))
-            .args([
-                "--log",
-                "error",
-                "run",
-                "--lake",
-                lake.to_str().unwrap(),
-                "--as-of",
-                "2026-06-30",
-                "--truth",
-                truth.to_str().unwrap(),
-            ])
-            .env(firecredit::publish::ABORT_AFTER_ENV, stage)
-            .output()
-            .unwrap();
+        let out = rerun(&lake, &[], Some(stage));
         assert!(!out.status.success(), "the run was killed after {stage}");
         assert_eq!(
             manifest(&lake, "2026-06-30"),
@@ -114,18 +102,10 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
         );
         assert_intact(&lake, &committed);
     }
-    assert_ok(&firecredit(&[
-        "run",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--truth",
-        truth.to_str().unwrap(),
-    ]));
-    let rerun = manifest(&lake, "2026-06-30");
+    assert_ok(&rerun(&lake, &[], None));
+    let again = manifest(&lake, "2026-06-30");
     assert_eq!(
-        checksums(&rerun),
+        checksums(&again),
         checksums(&committed),
         "the rerun completes with the same tables"
     );
