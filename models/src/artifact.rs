@@ -6,17 +6,70 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::calibration::Platt;
+use crate::dataset::Dataset;
+use crate::forest::ForestModel;
 use crate::logistic::LogisticModel;
 
-pub const FORMAT: &str = "firecredit-model/1";
+pub const FORMAT: &str = "firecredit-model/2";
+
+/// The fitted model, tagged by its `type`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Model {
+    Logistic(LogisticModel),
+    Forest(ForestModel),
+}
+
+impl Model {
+    pub fn features(&self) -> &[String] {
+        match self {
+            Model::Logistic(m) => &m.features,
+            Model::Forest(m) => &m.features,
+        }
+    }
+
+    /// Log-odds of each row.
+    pub fn logit(&self, data: &Dataset) -> Vec<f64> {
+        match self {
+            Model::Logistic(m) => m.logit(data),
+            Model::Forest(m) => m.logit(data),
+        }
+    }
+
+    fn logit_row(&self, row: &[f64]) -> f64 {
+        match self {
+            Model::Logistic(m) => m.logit_row(row),
+            Model::Forest(m) => m.logit_row(row),
+        }
+    }
+
+    /// The log-odds as a SQL expression over the feature columns.
+    pub fn sql_logit(&self) -> String {
+        match self {
+            Model::Logistic(m) => m.sql_logit(),
+            Model::Forest(m) => m.sql_logit(),
+        }
+    }
+
+    /// Each feature's contribution, as `(name, SQL expression)`: for the logistic model to
+    /// the log-odds relative to the training mean, for the forest to the score along the
+    /// row's paths.
+    pub fn sql_contributions(&self) -> Vec<(String, String)> {
+        match self {
+            Model::Logistic(m) => m.sql_contributions(),
+            Model::Forest(m) => m.sql_contributions(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Artifact {
     pub format: String,
     /// `logistic-<training cutoff>-<data hash prefix>`.
     pub version: String,
+    /// `logistic`, `forest`, or `constant` (a logistic model without weights).
     pub kind: String,
-    pub model: LogisticModel,
+    pub model: Model,
     pub calibration: Platt,
     /// Features at this cutoff, labels in the 365 days after it.
     pub training_cutoff: String,
@@ -27,7 +80,7 @@ pub struct Artifact {
 }
 
 /// A float as SQL text that parses back to the same f64 (Rust's shortest round-trip form).
-fn lit(v: f64) -> String {
+pub(crate) fn lit(v: f64) -> String {
     let text = format!("{v:?}");
     if text.starts_with('-') {
         format!("({text})")
@@ -37,45 +90,23 @@ fn lit(v: f64) -> String {
 }
 
 impl Artifact {
-    /// The log-odds as a SQL expression over the feature columns.
-    pub fn sql_logit(&self) -> String {
-        let mut terms = vec![lit(self.model.intercept)];
-        for (name, w) in self.model.features.iter().zip(&self.model.weights) {
-            terms.push(format!("{} * {name}", lit(*w)));
-        }
-        format!("({})", terms.join(" + "))
-    }
-
     /// The calibrated probability as a SQL expression over the feature columns.
     pub fn sql_probability(&self) -> String {
         format!(
             "(1.0 / (1.0 + exp(-({} * {} + {}))))",
             lit(self.calibration.a),
-            self.sql_logit(),
+            self.model.sql_logit(),
             lit(self.calibration.b)
         )
     }
 
-    /// Each feature's contribution to the log-odds relative to the training mean, as
-    /// `(name, SQL expression)`.
     pub fn sql_contributions(&self) -> Vec<(String, String)> {
-        self.model
-            .features
-            .iter()
-            .zip(self.model.weights.iter().zip(&self.model.means))
-            .map(|(n, (w, m))| (n.clone(), format!("{} * ({n} - {})", lit(*w), lit(*m))))
-            .collect()
+        self.model.sql_contributions()
     }
 
-    /// The same probability in Rust, for one row of features in `model.features` order.
+    /// The same probability in Rust, for one row of features in `model.features()` order.
     pub fn probability(&self, row: &[f64]) -> f64 {
-        let logit = self.model.intercept
-            + row
-                .iter()
-                .zip(&self.model.weights)
-                .map(|(x, w)| x * w)
-                .sum::<f64>();
-        self.calibration.apply(logit)
+        self.calibration.apply(self.model.logit_row(row))
     }
 }
 

@@ -6,6 +6,8 @@
 //! - [`dataset`]: a feature matrix with its column names and labels.
 //! - [`logistic`]: standardised logistic regression (linfa-logistic), with validated
 //!   hyper-parameters (`hyperparams.rs`), the fit (`algorithm.rs`) and errors (`error.rs`).
+//! - [`forest`]: a random forest of linfa-trees decision trees (rayon), whose nodes keep
+//!   smoothed fire rates so that it scores probabilities and explains them.
 //! - [`calibration`]: Platt scaling of scores on out-of-time data.
 //! - [`scorecard`]: the logistic model as a points table (quantile bins, WoE, PDO scaling).
 //! - [`artifact`]: the fitted model as JSON, and its compilation to a SQL expression that
@@ -14,6 +16,7 @@
 pub mod artifact;
 pub mod calibration;
 pub mod dataset;
+pub mod forest;
 pub mod logistic;
 pub mod metrics;
 pub mod scorecard;

@@ -8,7 +8,10 @@ WITH intervals AS (
            GREATEST(start_us, $iot_window_start_us) AS s,
            LEAST(COALESCE(end_us, $iot_window_end_us), $iot_window_end_us) AS e
     FROM iot_intervals
+    -- Intervals opened after the window are unknown on that day (a past day's window reads
+    -- today's intervals).
     WHERE COALESCE(end_us, $iot_window_end_us) > $iot_window_start_us
+      AND start_us < $iot_window_end_us
 ),
 ordered AS (
     SELECT *,

@@ -3,7 +3,9 @@
 -- intervals clipped at the end of the cutoff day). Feature columns are named `f_*`; `label` is
 -- a fire (any responsibility) in the 365 days after the cutoff, where those days are known.
 -- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), units, inspections,
--- violations, complaints, incidents, iot_events, iot_intervals, rule_violations.
+-- violations, complaints, incidents, iot_events, iot_intervals, rule_violations, unit_status
+-- (credit points, grade and major-hazard flag computed by the credit and hazard SQL at each
+-- cutoff).
 WITH base AS (
     SELECT c.cutoff, c.cutoff_day, c.cutoff_end_us, c.labelled, u.unit_id, u.grid_id,
            u.use_type, u.key_unit, u.crowded_place, u.has_sprinkler, u.has_auto_alarm,
@@ -164,6 +166,12 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
        -- Connected devices.
        COALESCE(d.down_hours_365, 0.0) AS f_down_hours_365,
        COALESCE(d.low_pressure_hours_365, 0.0) AS f_low_pressure_hours_365,
+       -- Credit standing at the cutoff (grade A is the baseline).
+       CAST(COALESCE(st.credit_points, 1000) AS DOUBLE) AS f_credit_points,
+       CASE WHEN st.credit_grade = 'B' THEN 1.0 ELSE 0.0 END AS f_grade_b,
+       CASE WHEN st.credit_grade = 'C' THEN 1.0 ELSE 0.0 END AS f_grade_c,
+       CASE WHEN st.credit_grade = 'D' THEN 1.0 ELSE 0.0 END AS f_grade_d,
+       CASE WHEN st.major_hazard THEN 1.0 ELSE 0.0 END AS f_major_hazard,
        -- Area context: the grid's fires of three years per 1000 open units, smoothed.
        CAST(COALESCE(gf.fires, 0) AS DOUBLE) / (COALESCE(gu.units, 0) + 20) * 1000.0 AS f_grid_fire_rate
 FROM base b
@@ -175,5 +183,6 @@ LEFT JOIN alarms a ON a.unit_id = b.unit_id AND a.cutoff = b.cutoff
 LEFT JOIN downtime d ON d.unit_id = b.unit_id AND d.cutoff = b.cutoff
 LEFT JOIN grid_units gu ON gu.grid_id = b.grid_id AND gu.cutoff = b.cutoff
 LEFT JOIN grid_fires gf ON gf.grid_id = b.grid_id AND gf.cutoff = b.cutoff
+LEFT JOIN unit_status st ON st.unit_id = b.unit_id AND st.cutoff = b.cutoff
 LEFT JOIN labels l ON l.unit_id = b.unit_id AND l.cutoff = b.cutoff
 ORDER BY b.cutoff, b.unit_id

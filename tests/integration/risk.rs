@@ -99,6 +99,22 @@ fn feature_lines(lake: &Path, cutoff: i32) -> Vec<String> {
             firecredit::risk::cutoffs_table(as_of),
         )
         .unwrap();
+        // Credit points, grades and major hazards at every cutoff, by the credit and hazard
+        // SQL bound to each day.
+        let rc = firecredit::risk::RiskContext {
+            ctx: &ctx,
+            lake: &lake,
+            snapshot: &snap,
+            rules: &rules,
+            params: &params,
+            as_of,
+            model: Default::default(),
+            truth: None,
+            previous_scores: None,
+        };
+        firecredit::risk::status::register_unit_status(&rc, &[as_of - 730, as_of - 365, as_of])
+            .await
+            .unwrap();
         let batches = ctx
             .sql(firecredit::risk::FEATURES_SQL)
             .await
@@ -161,11 +177,45 @@ fn no_feature_reads_past_its_cutoff() {
     assert_ne!(feature_lines(&full, as_of), feature_lines(&cut, as_of));
 }
 
+/// Both candidate models, compiled to SQL, score every sample unit as they do in Rust; by
+/// default the backtest's better candidate is published.
 #[test]
 fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let m = nightly(&samples("inbox"), &lake, AS_OF, None);
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(lake.join(&m.output("model_report", "json").unwrap().path)).unwrap(),
+    )
+    .unwrap();
+    let candidates = report["candidates"].as_array().unwrap();
+    let kinds: Vec<&str> = candidates.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["logistic", "forest"]);
+    let best = candidates
+        .iter()
+        .max_by(|a, b| a["auc"].as_f64().partial_cmp(&b["auc"].as_f64()).unwrap())
+        .unwrap();
+    assert_eq!(report["model_kind"], best["kind"]);
+    assert_eq!(report["auc"], best["auc"]);
+    let auto_kind = assert_sql_scores_as_rust(&lake, &m);
+    assert_eq!(report["model_kind"], auto_kind);
+    // The other model, chosen by hand.
+    let other = if auto_kind == "forest" { "logistic" } else { "forest" };
+    assert_ok(&firecredit(&[
+        "run",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--model",
+        other,
+    ]));
+    assert_eq!(assert_sql_scores_as_rust(&lake, &manifest(&lake, AS_OF)), other);
+}
+
+/// Checks the published risk probabilities against the published model evaluated in Rust;
+/// returns the model's kind.
+fn assert_sql_scores_as_rust(lake: &Path, m: &firecredit::publish::Manifest) -> String {
     let artifact: firecredit_models::artifact::Artifact = serde_json::from_slice(
         &std::fs::read(lake.join(&m.output("model", "json").unwrap().path)).unwrap(),
     )
@@ -192,7 +242,7 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
         let ids = b.column_by_name("unit_id").unwrap().as_string::<i32>();
         let cols: Vec<_> = artifact
             .model
-            .features
+            .features()
             .iter()
             .map(|n| {
                 b.column_by_name(n)
@@ -232,7 +282,12 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
         }
     }
     assert_eq!(checked, 1500, "every sample unit is scored");
-    assert!(worst < 1e-9, "SQL and Rust differ by {worst}");
+    assert!(
+        worst < 1e-9,
+        "{}: SQL and Rust differ by {worst}",
+        artifact.kind
+    );
+    artifact.kind
 }
 
 #[test]
@@ -252,6 +307,15 @@ fn the_model_report_and_risk_levels_are_published() {
         "oracle AUC {oracle} from the generator's truth"
     );
     assert_eq!(report["calibration_deciles"].as_array().unwrap().len(), 10);
+    // Lift by risk level at the backtest's test cutoff: every backtest unit has a level, and
+    // the top level finds fires far more often than the bottom one.
+    let levels = report["lift_by_level"].as_object().unwrap();
+    let units: u64 = levels.values().map(|l| l["units"].as_u64().unwrap()).sum();
+    let fires: u64 = levels.values().map(|l| l["fires"].as_u64().unwrap()).sum();
+    assert_eq!(units, report["backtest_rows"].as_u64().unwrap());
+    assert_eq!(fires, report["backtest_fires"].as_u64().unwrap());
+    let lift = |k: &str| levels[k]["lift"].as_f64().unwrap();
+    assert!(lift("4") > 3.0 && lift("1") < 0.5, "{levels:?}");
     for k in ["1%", "5%", "10%"] {
         assert!(report["precision_at"][k].as_f64().is_some());
     }

@@ -4,6 +4,7 @@ use ndarray::{Array1, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::{LogisticError, LogisticValidParams};
+use crate::artifact::lit;
 use crate::dataset::Dataset;
 
 /// A fitted model on the original feature scale: `logit = intercept + Σ weight_i × x_i`.
@@ -115,7 +116,35 @@ impl LogisticModel {
         data.x
             .rows()
             .into_iter()
-            .map(|r| self.intercept + r.iter().zip(&self.weights).map(|(x, w)| x * w).sum::<f64>())
+            .map(|r| self.logit_row(r.as_slice().expect("standard layout")))
+            .collect()
+    }
+
+    /// Log-odds of one row, in the order [`LogisticModel::sql_logit`] computes them.
+    pub fn logit_row(&self, row: &[f64]) -> f64 {
+        self.intercept
+            + row
+                .iter()
+                .zip(&self.weights)
+                .map(|(x, w)| x * w)
+                .sum::<f64>()
+    }
+
+    /// The log-odds as a SQL expression over the feature columns.
+    pub fn sql_logit(&self) -> String {
+        let mut terms = vec![lit(self.intercept)];
+        for (name, w) in self.features.iter().zip(&self.weights) {
+            terms.push(format!("{} * {name}", lit(*w)));
+        }
+        format!("({})", terms.join(" + "))
+    }
+
+    /// Each feature's contribution to the log-odds relative to the training mean, as SQL.
+    pub fn sql_contributions(&self) -> Vec<(String, String)> {
+        self.features
+            .iter()
+            .zip(self.weights.iter().zip(&self.means))
+            .map(|(n, (w, m))| (n.clone(), format!("{} * ({n} - {})", lit(*w), lit(*m))))
             .collect()
     }
 

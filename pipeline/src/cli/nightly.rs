@@ -28,6 +28,9 @@ pub struct NightlyArgs {
     allow_partial: bool,
     #[command(flatten)]
     engine: run::EngineArgs,
+    /// The risk model: `auto` takes the candidate with the better backtest.
+    #[arg(long, value_enum, default_value_t)]
+    model: crate::risk::ModelChoice,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
@@ -55,6 +58,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         rules: args.rules,
         engine: args.engine,
         truth,
+        model: args.model,
     })
     .await
 }

@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::contract::rules::RuleSet;
 use crate::lake::Lake;
+use crate::risk::ModelChoice;
 use crate::run::{run, EngineOptions, RunOptions};
 
 /// Score every unit for one day and publish the run: credit points and grades, the ledger,
@@ -28,6 +29,9 @@ pub struct RunArgs {
     /// A generator's `_truth/fire_truth.csv`: the model report then gives the oracle AUC.
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// The risk model: `auto` takes the candidate with the better backtest.
+    #[arg(long, value_enum, default_value_t)]
+    pub model: ModelChoice,
 }
 
 /// Query engine settings shared by `run` and `nightly`.
@@ -91,6 +95,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         rules: Arc::new(rules(&args.rules)?),
         engine: args.engine.options(),
         truth: args.truth.clone(),
+        model: args.model,
     };
     let manifest = run(&lake, &opts)
         .await

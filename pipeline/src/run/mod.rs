@@ -19,20 +19,27 @@ use crate::contract::rules::RuleSet;
 use crate::contract::values::{format_date, LOCAL_OFFSET_SECONDS};
 use crate::error::{Error, Result};
 use crate::lake::catalog::{register_batch, register_files, register_snapshot};
-use crate::lake::Lake;
+use crate::lake::{Lake, Snapshot};
 use crate::publish::{previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming};
 
 /// Views every stage may use, registered before the first step.
 const VOIDED_EVENTS_SQL: &str = include_str!("../../../sql/common/voided_events.sql");
 
-/// One SQL step: its result is published as `name` (and as CSV when asked), then registered
-/// from the published file for the steps after it.
+/// One SQL step, whose result later steps read as the table `name`.
 #[derive(Debug, Clone)]
 pub struct Step {
     pub name: &'static str,
     /// A `sql/` file, or SQL generated from a fitted model.
     pub sql: Cow<'static, str>,
-    pub csv: bool,
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Published as Parquet (and CSV when asked), then read back from the published file.
+    Publish { csv: bool },
+    /// Not published: a view that the steps reading it execute (each reads it once).
+    View,
 }
 
 impl Step {
@@ -40,7 +47,23 @@ impl Step {
         Step {
             name,
             sql: Cow::Borrowed(sql),
-            csv,
+            output: Output::Publish { csv },
+        }
+    }
+
+    pub const fn view(name: &'static str, sql: &'static str) -> Self {
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            output: Output::View,
+        }
+    }
+
+    /// The same SQL as an unpublished view: how a past day's tables are computed.
+    pub fn as_view(&self) -> Self {
+        Step {
+            output: Output::View,
+            ..self.clone()
         }
     }
 }
@@ -64,6 +87,8 @@ pub struct RunOptions {
     pub engine: EngineOptions,
     /// The generator's `_truth/fire_truth.csv`, for the oracle AUC in the model report.
     pub truth: Option<PathBuf>,
+    /// Which model scores (default: the better one in the backtest).
+    pub model: crate::risk::ModelChoice,
 }
 
 /// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
@@ -148,11 +173,15 @@ pub async fn run_steps(
     let mut timings = Vec::new();
     for step in steps {
         let started = Instant::now();
+        let Output::Publish { csv } = step.output else {
+            register_view(ctx, step, params).await?;
+            continue;
+        };
         let df = ctx
             .sql(&step.sql)
             .await?
             .with_param_values(params.clone())?;
-        let (path, schema) = publisher.write(step.name, df, step.csv).await?;
+        let (path, schema) = publisher.write(step.name, df, csv).await?;
         // Later steps read the published table, not a re-execution of its query.
         register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
         let seconds = started.elapsed().as_secs_f64();
@@ -170,8 +199,15 @@ pub async fn run_steps(
     Ok(timings)
 }
 
+/// Registers `step`'s SQL, bound to `params`, as a view named after it.
+pub async fn register_view(ctx: &SessionContext, step: &Step, params: &ParamValues) -> Result<()> {
+    let df = ctx.sql(&step.sql).await?.with_param_values(params.clone())?;
+    ctx.register_table(step.name, df.into_view())?;
+    Ok(())
+}
+
 /// Registers the previous run's `major_hazard_units` (empty when there is none).
-async fn register_previous(
+pub async fn register_previous(
     ctx: &SessionContext,
     lake: &Lake,
     previous: Option<&Manifest>,
@@ -196,6 +232,27 @@ async fn register_previous(
     }
 }
 
+/// Registers the snapshot's tables, the rule tables and the views every stage may use (bound
+/// to the day of `params`).
+pub async fn prepare(
+    ctx: &SessionContext,
+    lake: &Lake,
+    snapshot: &Snapshot,
+    rules: &RuleSet,
+    params: &ParamValues,
+) -> Result<()> {
+    register_snapshot(ctx, lake, snapshot)?;
+    for (name, batch) in rules.record_batches() {
+        register_batch(ctx, name, batch)?;
+    }
+    let voided = ctx
+        .sql(VOIDED_EVENTS_SQL)
+        .await?
+        .with_param_values(params.clone())?;
+    ctx.register_table("voided_events", voided.into_view())?;
+    Ok(())
+}
+
 /// Runs every stage for `as_of` and commits the run. Returns its manifest.
 pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     let snapshot = lake.snapshot().await?;
@@ -207,22 +264,15 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     }
     let as_of = format_date(opts.as_of);
     let ctx = session(&opts.engine)?;
-    register_snapshot(&ctx, lake, &snapshot)?;
-    for (name, batch) in opts.rules.record_batches() {
-        register_batch(&ctx, name, batch)?;
-    }
     let params_before_model = params(opts.as_of, &opts.rules, None);
-    let voided = ctx
-        .sql(VOIDED_EVENTS_SQL)
-        .await?
-        .with_param_values(params_before_model.clone())?;
-    ctx.register_table("voided_events", voided.into_view())?;
+    prepare(&ctx, lake, &snapshot, &opts.rules, &params_before_model).await?;
     let previous = previous_manifest(lake, &as_of).await?;
     register_previous(&ctx, lake, previous.as_ref()).await?;
 
     let mut publisher = Publisher::new(lake, &as_of);
     let mut timings = Vec::new();
-    // hazard → ledger → risk (needs nothing of credit) → scores and lists (need all three).
+    // hazard → ledger and points → risk (reads points and hazards at each cutoff) → scores
+    // and lists (need all three).
     let started = Instant::now();
     let p = &params_before_model;
     timings.extend(
@@ -243,15 +293,18 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
             &mut publisher,
             p,
             "credit",
-            &crate::credit::LEDGER,
+            &crate::credit::LEDGER_AND_POINTS,
         )
         .await?,
     );
     let rc = crate::risk::RiskContext {
         ctx: &ctx,
         lake,
+        snapshot: &snapshot,
+        rules: &opts.rules,
         params: p,
         as_of: opts.as_of,
+        model: opts.model,
         truth: opts.truth.as_deref(),
         previous_scores: previous
             .as_ref()

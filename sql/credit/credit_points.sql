@@ -1,0 +1,31 @@
+-- Credit points and grade (scoring.md §1) of every unit of the registry, from the active rows of
+-- the ledger: 1000 − deductions + min(bonuses, 100), clamped to [0, 1100]; a veto code makes
+-- the grade D whatever the points. Inputs: units, credit_ledger, rule_violations.
+-- Run at as_of for unit_scores and at each model cutoff for the risk features.
+WITH totals AS (
+    SELECT l.unit_id,
+           SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) AS deductions,
+           SUM(CASE WHEN l.points > 0 THEN l.points ELSE 0 END) AS bonuses,
+           CASE WHEN bool_or(r.veto) THEN
+               array_to_string(array_sort(array_agg(DISTINCT l.code) FILTER (WHERE r.veto)), ';')
+           END AS veto_reason
+    FROM credit_ledger l
+    LEFT JOIN rule_violations r ON r.code = l.code
+    WHERE l.status = 'active'
+    GROUP BY l.unit_id
+),
+points AS (
+    SELECT u.unit_id,
+           CAST(GREATEST(0, LEAST(1100, 1000 - COALESCE(t.deductions, 0)
+                                        + LEAST(COALESCE(t.bonuses, 0), 100))) AS BIGINT) AS credit_points,
+           t.veto_reason
+    FROM units u LEFT JOIN totals t ON t.unit_id = u.unit_id
+)
+SELECT unit_id, credit_points,
+       CASE WHEN veto_reason IS NOT NULL THEN 'D'
+            WHEN credit_points >= 950 THEN 'A'
+            WHEN credit_points >= 850 THEN 'B'
+            WHEN credit_points >= 700 THEN 'C'
+            ELSE 'D' END AS credit_grade,
+       veto_reason
+FROM points
