@@ -12,6 +12,8 @@
 //!   `sql/hazard/`).
 //! - [`risk`]: leakage-free features (SQL), the fitted and calibrated fire-risk model, and
 //!   scoring by the model compiled to SQL.
+//! - [`area`]: high fire-risk areas: grid sub-scores, index, level and drivers (SQL in
+//!   `sql/area/`).
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -20,6 +22,7 @@
 //!
 //! Data flows one way: inbox → `ingest` → lake tables → (scoring stages) → published runs.
 
+pub mod area;
 pub mod cli;
 pub mod contract;
 pub mod credit;

@@ -1,6 +1,7 @@
 //! Integration tests: the real `firecredit` binary on `data-samples/` and on small hand-made
 //! inboxes; lake tables are read back with the library.
 
+mod area;
 mod credit;
 mod hazard;
 mod helpers;

@@ -324,6 +324,7 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         )
         .await?,
     );
+    timings.extend(run_steps(&ctx, lake, &mut publisher, &p, "area", &crate::area::STEPS).await?);
     timings.push(StageTiming {
         stage: "total".into(),
         seconds: started.elapsed().as_secs_f64(),
