@@ -51,11 +51,15 @@ pub enum Error {
 
     #[error("invalid argument: {0}")]
     Invalid(String),
+
+    #[error("the plan does not match its recomputation: {mismatches} mismatch(es)")]
+    PlanMismatch { mismatches: usize },
 }
 
 impl Error {
     /// Exit codes, as documented in `firecredit --help`: 2 bad arguments or rules, 3 some input
-    /// files failed (the others went in), 4 lake or I/O failure, 1 anything else.
+    /// files failed (the others went in), 4 lake or I/O failure, 5 `verify-plan` found a
+    /// mismatch, 1 anything else.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Invalid(_) | Error::Rules { .. } | Error::LakeUrl { .. } => 2,
@@ -65,6 +69,7 @@ impl Error {
             | Error::Snapshot { .. }
             | Error::Conflict { .. }
             | Error::Parquet { .. } => 4,
+            Error::PlanMismatch { .. } => 5,
             Error::Arrow(_) | Error::DataFusion(_) => 1,
         }
     }

@@ -14,6 +14,8 @@
 //!   scoring by the model compiled to SQL.
 //! - [`area`]: high fire-risk areas: grid sub-scores, index, level and drivers (SQL in
 //!   `sql/area/`).
+//! - [`plan`]: the verifiable risk-weighted double-random inspection plan (SQL in `sql/plan/`,
+//!   the exact counts and the inspector assignment in Rust) and its verifier.
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -31,6 +33,7 @@ pub mod generate;
 pub mod hazard;
 pub mod ingest;
 pub mod lake;
+pub mod plan;
 pub mod publish;
 pub mod risk;
 pub mod run;

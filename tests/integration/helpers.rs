@@ -183,6 +183,17 @@ pub fn golden_cases(kind: &str) -> Vec<PathBuf> {
 
 /// Runs `nightly` for a case into `lake`; returns the committed manifest.
 pub fn nightly(inbox: &Path, lake: &Path, as_of: &str, rules: Option<&Path>) -> Manifest {
+    nightly_with(inbox, lake, as_of, rules, &[])
+}
+
+/// `nightly` with extra arguments (e.g. `--campaign`).
+pub fn nightly_with(
+    inbox: &Path,
+    lake: &Path,
+    as_of: &str,
+    rules: Option<&Path>,
+    extra: &[&str],
+) -> Manifest {
     let mut args = vec![
         "nightly",
         "--inbox",
@@ -195,6 +206,7 @@ pub fn nightly(inbox: &Path, lake: &Path, as_of: &str, rules: Option<&Path>) -> 
     if let Some(r) = rules {
         args.extend(["--rules", r.to_str().unwrap()]);
     }
+    args.extend(extra);
     assert_ok(&firecredit(&args));
     manifest(lake, as_of)
 }
@@ -263,11 +275,15 @@ pub fn check_golden(kind: &str, tables: &[&str]) {
             .to_string();
         let rules = case.join("rules");
         let lake = tmp.path().join(&name);
-        let m = nightly(
+        // Optional extra arguments, one per line (e.g. `--campaign` and its value).
+        let extra = std::fs::read_to_string(case.join("args")).unwrap_or_default();
+        let extra: Vec<&str> = extra.lines().filter(|l| !l.is_empty()).collect();
+        let m = nightly_with(
             &case.join("inbox"),
             &lake,
             &as_of,
             rules.is_dir().then_some(rules.as_path()),
+            &extra,
         );
         for table in tables {
             let file = case.join(format!("{table}.csv"));

@@ -6,4 +6,5 @@ mod credit;
 mod hazard;
 mod helpers;
 mod ingest;
+mod plan;
 mod risk;

@@ -189,7 +189,10 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
     )
     .unwrap();
     let candidates = report["candidates"].as_array().unwrap();
-    let kinds: Vec<&str> = candidates.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = candidates
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["logistic", "forest"]);
     let best = candidates
         .iter()
@@ -200,7 +203,11 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
     let auto_kind = assert_sql_scores_as_rust(&lake, &m);
     assert_eq!(report["model_kind"], auto_kind);
     // The other model, chosen by hand.
-    let other = if auto_kind == "forest" { "logistic" } else { "forest" };
+    let other = if auto_kind == "forest" {
+        "logistic"
+    } else {
+        "forest"
+    };
     assert_ok(&firecredit(&[
         "run",
         "--lake",
@@ -210,7 +217,10 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
         "--model",
         other,
     ]));
-    assert_eq!(assert_sql_scores_as_rust(&lake, &manifest(&lake, AS_OF)), other);
+    assert_eq!(
+        assert_sql_scores_as_rust(&lake, &manifest(&lake, AS_OF)),
+        other
+    );
 }
 
 /// Checks the published risk probabilities against the published model evaluated in Rust;

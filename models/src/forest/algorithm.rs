@@ -163,7 +163,13 @@ impl Tree {
                 let n = &self.nodes[i];
                 match n.feature {
                     None => break,
-                    Some(f) => i = if row[f] <= n.threshold { n.left } else { n.right },
+                    Some(f) => {
+                        i = if row[f] <= n.threshold {
+                            n.left
+                        } else {
+                            n.right
+                        }
+                    }
                 }
             }
         }
@@ -186,9 +192,13 @@ impl Tree {
         let mut next = Some(0);
         std::iter::from_fn(move || {
             let n = &self.nodes[next?];
-            next = n
-                .feature
-                .map(|f| if row[f] <= n.threshold { n.left } else { n.right });
+            next = n.feature.map(|f| {
+                if row[f] <= n.threshold {
+                    n.left
+                } else {
+                    n.right
+                }
+            });
             Some(n)
         })
     }
@@ -315,7 +325,7 @@ impl ForestModel {
                     .trees
                     .iter()
                     .filter_map(|t| match t.sql_contribution(0, f, &self.features) {
-                        Part::Const(c) if c == 0.0 => None,
+                        Part::Const(0.0) => None,
                         p => Some(p.sql()),
                     })
                     .collect();
@@ -369,7 +379,10 @@ mod tests {
         let model = params.clone().check().unwrap().fit(&data).unwrap();
         let logit = model.logit(&data);
         let auc = roc_auc(&logit, &risky).unwrap();
-        assert!(auc > 0.95, "the forest separates the risky quarter: AUC {auc}");
+        assert!(
+            auc > 0.95,
+            "the forest separates the risky quarter: AUC {auc}"
+        );
         // Reproducible.
         assert_eq!(model, params.check().unwrap().fit(&data).unwrap());
         // Contributions explain the score (Saabas: they sum to score − mean root rate).
@@ -378,6 +391,9 @@ mod tests {
         let root: f64 =
             model.trees.iter().map(|t| t.nodes[0].rate).sum::<f64>() / model.trees.len() as f64;
         assert!((c.iter().sum::<f64>() - (model.score(&row) - root)).abs() < 1e-12);
-        assert!(c[0] > 0.0 && c[1] > 0.0 && c[0].min(c[1]) > c[2].abs(), "{c:?}");
+        assert!(
+            c[0] > 0.0 && c[1] > 0.0 && c[0].min(c[1]) > c[2].abs(),
+            "{c:?}"
+        );
     }
 }

@@ -5,6 +5,7 @@ mod generate;
 mod ingest;
 mod nightly;
 mod run;
+mod verify_plan;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -43,6 +44,7 @@ pub enum Command {
     Run(run::RunArgs),
     Nightly(nightly::NightlyArgs),
     Explain(explain::ExplainArgs),
+    VerifyPlan(verify_plan::VerifyPlanArgs),
 }
 
 pub fn init_logging(level: Option<&str>) {
@@ -64,6 +66,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => runtime()?.block_on(run::execute(args)),
         Command::Nightly(args) => runtime()?.block_on(nightly::execute(args)),
         Command::Explain(args) => runtime()?.block_on(explain::execute(args)),
+        Command::VerifyPlan(args) => verify_plan::execute(args),
     }
 }
 

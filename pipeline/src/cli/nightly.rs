@@ -31,6 +31,8 @@ pub struct NightlyArgs {
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
     model: crate::risk::ModelChoice,
+    #[command(flatten)]
+    plan: run::PlanArgs,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
@@ -59,6 +61,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         engine: args.engine,
         truth,
         model: args.model,
+        plan: args.plan,
     })
     .await
 }

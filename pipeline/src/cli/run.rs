@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::contract::rules::RuleSet;
 use crate::lake::Lake;
+use crate::plan::{Campaign, PlanOptions};
 use crate::risk::ModelChoice;
 use crate::run::{run, EngineOptions, RunOptions};
 
@@ -32,6 +33,33 @@ pub struct RunArgs {
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
     pub model: ModelChoice,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// The inspection plan's public inputs, shared by `run` and `nightly`.
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// Public seed of the double-random draw (default: the as_of date).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Campaign (专项治理): use types drawn with a multiplier, e.g. `hotel=1.5,school=2`.
+    #[arg(long, value_parser = parse_campaign)]
+    pub campaign: Option<Campaign>,
+}
+
+impl PlanArgs {
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions {
+            seed: self.seed.clone(),
+            campaign: self.campaign.clone().unwrap_or_default(),
+        }
+    }
+}
+
+fn parse_campaign(text: &str) -> Result<Campaign, String> {
+    text.parse()
+        .map_err(|e: crate::plan::draw::CampaignError| e.to_string())
 }
 
 /// Query engine settings shared by `run` and `nightly`.
@@ -96,6 +124,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         engine: args.engine.options(),
         truth: args.truth.clone(),
         model: args.model,
+        plan: args.plan.options(),
     };
     let manifest = run(&lake, &opts)
         .await

@@ -38,7 +38,10 @@ pub mod status;
 
 pub const FEATURES_SQL: &str = include_str!("../../../sql/risk/features.sql");
 pub const RISK_SCORES_TEMPLATE: &str = include_str!("../../../sql/risk/risk_scores.sql");
-pub const RISK_LEVELS: Step = Step::view("risk_levels", include_str!("../../../sql/risk/risk_levels.sql"));
+pub const RISK_LEVELS: Step = Step::view(
+    "risk_levels",
+    include_str!("../../../sql/risk/risk_levels.sql"),
+);
 
 /// Which model scores the units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -357,7 +360,11 @@ pub async fn run(
     );
     let (bt_lr, bt_note) = lr?;
     let mut candidates = vec![Candidate::judge(
-        if bt_note.is_some() { "constant" } else { "logistic" },
+        if bt_note.is_some() {
+            "constant"
+        } else {
+            "logistic"
+        },
         &Model::Logistic(bt_lr.clone()),
         &bt_test.data,
     )];
@@ -536,7 +543,9 @@ async fn backtest_levels(
     let mut by_unit = std::collections::HashMap::with_capacity(unit_ids.len());
     for b in df.collect().await? {
         let ids = b.column(0).as_string::<i32>();
-        let level = b.column(1).as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+        let level = b
+            .column(1)
+            .as_primitive::<datafusion::arrow::datatypes::Int32Type>();
         for r in 0..b.num_rows() {
             by_unit.insert(ids.value(r).to_string(), level.value(r));
         }

@@ -18,7 +18,8 @@ pub const UNIT_STATUS_SQL: &str = include_str!("../../../sql/risk/unit_status.sq
 /// `days` in `rc.ctx`, which must hold `iot_intervals`. The run's own day reads what its
 /// stages already computed, where they did.
 pub async fn register_unit_status(rc: &RiskContext<'_>, days: &[i32]) -> Result<()> {
-    let computed = rc.ctx.table_exist("credit_points")? && rc.ctx.table_exist("major_hazard_units")?;
+    let computed =
+        rc.ctx.table_exist("credit_points")? && rc.ctx.table_exist("major_hazard_units")?;
     let mut batches = Vec::new();
     for &day in days {
         let p = params(day, rc.rules, None);
@@ -42,8 +43,10 @@ pub async fn register_unit_status(rc: &RiskContext<'_>, days: &[i32]) -> Result<
             .clone(),
     };
     rc.ctx.deregister_table("unit_status")?;
-    rc.ctx
-        .register_table("unit_status", Arc::new(MemTable::try_new(schema, vec![batches])?))?;
+    rc.ctx.register_table(
+        "unit_status",
+        Arc::new(MemTable::try_new(schema, vec![batches])?),
+    )?;
     Ok(())
 }
 

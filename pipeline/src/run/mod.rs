@@ -89,6 +89,8 @@ pub struct RunOptions {
     pub truth: Option<PathBuf>,
     /// Which model scores (default: the better one in the backtest).
     pub model: crate::risk::ModelChoice,
+    /// The inspection plan's seed and campaign.
+    pub plan: crate::plan::PlanOptions,
 }
 
 /// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
@@ -117,7 +119,9 @@ pub fn session(engine: &EngineOptions) -> Result<SessionContext> {
         .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
         .build_arc()?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    ctx.register_udf(crate::plan::draw::draw_u_udf());
+    Ok(ctx)
 }
 
 /// UTC microseconds of local midnight at the start of day `day`.
@@ -201,7 +205,10 @@ pub async fn run_steps(
 
 /// Registers `step`'s SQL, bound to `params`, as a view named after it.
 pub async fn register_view(ctx: &SessionContext, step: &Step, params: &ParamValues) -> Result<()> {
-    let df = ctx.sql(&step.sql).await?.with_param_values(params.clone())?;
+    let df = ctx
+        .sql(&step.sql)
+        .await?
+        .with_param_values(params.clone())?;
     ctx.register_table(step.name, df.into_view())?;
     Ok(())
 }
@@ -325,6 +332,16 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         .await?,
     );
     timings.extend(run_steps(&ctx, lake, &mut publisher, &p, "area", &crate::area::STEPS).await?);
+    crate::plan::run(
+        &ctx,
+        lake,
+        &mut publisher,
+        &p,
+        &as_of,
+        &opts.plan,
+        &mut timings,
+    )
+    .await?;
     timings.push(StageTiming {
         stage: "total".into(),
         seconds: started.elapsed().as_secs_f64(),

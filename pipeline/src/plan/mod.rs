@@ -1,0 +1,239 @@
+//! Plan stage (scoring.md §5): the risk-weighted double-random inspection plan (双随机、一公开)
+//! for the month after `as_of`. Eligibility, strata, weights, the SHA-256 draw keys and the
+//! inspector candidates are SQL (`sql/plan/`); the two exact integer formulas and the
+//! sequential inspector assignment are Rust ([`draw`], [`assign`]). Everything the draw used is
+//! published, so that `firecredit verify-plan` ([`verify`]) can recompute it from the run alone.
+
+pub mod assign;
+pub mod draw;
+pub mod verify;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use datafusion::common::{ParamValues, ScalarValue};
+use datafusion::prelude::SessionContext;
+
+use crate::error::{Error, Result};
+use crate::lake::catalog::{register_batch, register_files};
+use crate::lake::Lake;
+use crate::publish::{Publisher, StageTiming};
+use crate::run::{run_steps, Step};
+pub use draw::Campaign;
+
+pub const POPULATION_SQL: &str = include_str!("../../../sql/plan/plan_population.sql");
+pub const STRATA_SQL: &str = include_str!("../../../sql/plan/plan_strata.sql");
+pub const CANDIDATES_SQL: &str = include_str!("../../../sql/plan/plan_candidates.sql");
+pub const DISTRICTS_SQL: &str = include_str!("../../../sql/plan/plan_districts.sql");
+pub const PLAN_SQL: &str = include_str!("../../../sql/plan/inspection_plan.sql");
+
+/// The draw's public inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Public seed string (default: the `as_of` date, `YYYY-MM-DD`).
+    pub seed: Option<String>,
+    pub campaign: Campaign,
+}
+
+/// `params` plus `$plan_seed`.
+fn with_seed(params: &ParamValues, seed: &str) -> ParamValues {
+    let ParamValues::Map(map) = params else {
+        unreachable!("the run binds parameters by name")
+    };
+    let mut map = map.clone();
+    map.insert(
+        "plan_seed".into(),
+        ScalarValue::Utf8(Some(seed.to_string())).into(),
+    );
+    ParamValues::Map(map)
+}
+
+/// Runs the plan stage after `unit_scores`; publishes `plan_population`, `plan_strata`,
+/// `plan_candidates`, `plan_districts` and `inspection_plan`.
+pub async fn run(
+    ctx: &SessionContext,
+    lake: &Lake,
+    publisher: &mut Publisher,
+    params: &ParamValues,
+    as_of: &str,
+    opts: &PlanOptions,
+    timings: &mut Vec<StageTiming>,
+) -> Result<()> {
+    let seed = opts.seed.clone().unwrap_or_else(|| as_of.to_string());
+    let p = with_seed(params, &seed);
+    register_batch(ctx, "campaign", opts.campaign.table())?;
+    register_batch(ctx, "plan_factors", draw::factors_table())?;
+    register_batch(ctx, "plan_rates", draw::rates_table())?;
+    let population = [Step::publish("plan_population", POPULATION_SQL, false)];
+    timings.extend(run_steps(ctx, lake, publisher, &p, "plan", &population).await?);
+
+    let started = std::time::Instant::now();
+    let strata = strata_with_counts(ctx, &p).await?;
+    let (path, schema) = publisher
+        .write("plan_strata", ctx.read_batch(strata)?, true)
+        .await?;
+    register_files(ctx, lake, "plan_strata", schema, &[path.as_str()])?;
+    timings.push(StageTiming {
+        stage: "plan.plan_strata".into(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+
+    let candidates = [
+        Step::publish("plan_candidates", CANDIDATES_SQL, false),
+        Step::publish("plan_districts", DISTRICTS_SQL, true),
+    ];
+    timings.extend(run_steps(ctx, lake, publisher, &p, "plan", &candidates).await?);
+
+    let started = std::time::Instant::now();
+    let cands = read_candidates(&ctx.table("plan_candidates").await?.collect().await?);
+    let caps = read_caps(&ctx.table("plan_districts").await?.collect().await?);
+    let assignments = assign::assign(&cands, &|d| caps.get(d).copied().unwrap_or(0));
+    register_batch(ctx, "plan_assignments", assignments_table(&assignments))?;
+    timings.push(StageTiming {
+        stage: "plan.assign".into(),
+        seconds: started.elapsed().as_secs_f64(),
+    });
+    let plan = [Step::publish("inspection_plan", PLAN_SQL, true)];
+    timings.extend(run_steps(ctx, lake, publisher, &p, "plan", &plan).await?);
+    Ok(())
+}
+
+/// `plan_strata.sql` plus each stratum's draw count.
+async fn strata_with_counts(ctx: &SessionContext, p: &ParamValues) -> Result<RecordBatch> {
+    let batches = ctx
+        .sql(STRATA_SQL)
+        .await?
+        .with_param_values(p.clone())?
+        .collect()
+        .await?;
+    let schema = ctx.sql(STRATA_SQL).await?.schema().inner().clone();
+    let b = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
+    let int = |name: &str| -> Result<Vec<u64>> {
+        let col = b
+            .column_by_name(name)
+            .ok_or_else(|| Error::Invalid(format!("plan_strata has no {name}")))?;
+        let col =
+            datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::UInt64)?;
+        Ok(col
+            .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
+            .values()
+            .to_vec())
+    };
+    let (eligible, rate, num, den) = (
+        int("eligible")?,
+        int("rate_pct")?,
+        int("m_num")?,
+        int("m_den")?,
+    );
+    let n: Vec<u64> = (0..b.num_rows())
+        .map(|i| draw::draw_count(eligible[i], rate[i], num[i], den[i]))
+        .collect();
+    let mut columns: Vec<(String, ArrayRef)> = b
+        .schema()
+        .fields()
+        .iter()
+        .zip(b.columns())
+        .map(|(f, c)| (f.name().clone(), c.clone()))
+        .collect();
+    columns.push(("n_draw".into(), Arc::new(UInt64Array::from(n)) as ArrayRef));
+    Ok(RecordBatch::try_from_iter(columns)?)
+}
+
+/// Rows of `plan_candidates`.
+pub fn read_candidates(batches: &[RecordBatch]) -> Vec<assign::Candidate> {
+    let mut out = Vec::new();
+    for b in batches {
+        let s = |n: &str| {
+            datafusion::arrow::compute::cast(
+                b.column_by_name(n).expect("plan_candidates column"),
+                &datafusion::arrow::datatypes::DataType::Utf8,
+            )
+            .expect("string column")
+        };
+        let (unit, district, inspector) = (s("unit_id"), s("district_code"), s("inspector_id"));
+        let (unit, district, inspector) = (
+            unit.as_string::<i32>(),
+            district.as_string::<i32>(),
+            inspector.as_string::<i32>(),
+        );
+        let key = b
+            .column_by_name("draw_key")
+            .expect("draw_key")
+            .as_primitive::<Float64Type>();
+        let u = b
+            .column_by_name("u")
+            .expect("u")
+            .as_primitive::<Float64Type>();
+        for r in 0..b.num_rows() {
+            out.push(assign::Candidate {
+                unit_id: unit.value(r).to_string(),
+                district_code: district.value(r).to_string(),
+                draw_key: key.value(r),
+                inspector: (!inspector.is_null(r))
+                    .then(|| (inspector.value(r).to_string(), u.value(r))),
+            });
+        }
+    }
+    out
+}
+
+/// Cap per district from `plan_districts` (drawn, active_inspectors).
+pub fn read_caps(batches: &[RecordBatch]) -> HashMap<String, u64> {
+    let mut caps = HashMap::new();
+    for b in batches {
+        let district = datafusion::arrow::compute::cast(
+            b.column_by_name("district_code").expect("district_code"),
+            &datafusion::arrow::datatypes::DataType::Utf8,
+        )
+        .expect("string column");
+        let district = district.as_string::<i32>();
+        let drawn = b
+            .column_by_name("drawn")
+            .expect("drawn")
+            .as_primitive::<Int64Type>();
+        let active = b
+            .column_by_name("active_inspectors")
+            .expect("active_inspectors")
+            .as_primitive::<Int64Type>();
+        for r in 0..b.num_rows() {
+            caps.insert(
+                district.value(r).to_string(),
+                draw::capacity(drawn.value(r) as u64, active.value(r) as u64),
+            );
+        }
+    }
+    caps
+}
+
+fn assignments_table(a: &[assign::Assignment]) -> RecordBatch {
+    let pair = |i: usize| -> StringArray {
+        a.iter()
+            .map(|x| {
+                x.inspectors
+                    .as_ref()
+                    .map(|p| if i == 0 { p.0.clone() } else { p.1.clone() })
+            })
+            .collect()
+    };
+    RecordBatch::try_from_iter(vec![
+        (
+            "unit_id",
+            Arc::new(StringArray::from_iter_values(
+                a.iter().map(|x| x.unit_id.as_str()),
+            )) as ArrayRef,
+        ),
+        (
+            "status",
+            Arc::new(StringArray::from_iter_values(a.iter().map(|x| x.status))) as _,
+        ),
+        (
+            "reason",
+            Arc::new(a.iter().map(|x| x.reason).collect::<StringArray>()) as _,
+        ),
+        ("inspector_1", Arc::new(pair(0)) as _),
+        ("inspector_2", Arc::new(pair(1)) as _),
+    ])
+    .expect("assignments batch")
+}
