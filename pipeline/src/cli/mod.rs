@@ -18,6 +18,7 @@ Exit codes:
   2  invalid arguments or rule tables
   3  some inbox files could not be read (the others were ingested; see the quality table)
   4  lake or file-system failure (nothing half-written is visible)
+  5  verify-plan: the published plan does not match its recomputation
 
 Logs go to stderr (set the level with --log or RUST_LOG); data goes to files or stdout.";
 
