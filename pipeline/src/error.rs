@@ -52,6 +52,9 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     Invalid(String),
 
+    #[error("report: {0}")]
+    Report(String),
+
     #[error("the plan does not match its recomputation: {mismatches} mismatch(es)")]
     PlanMismatch { mismatches: usize },
 }
@@ -70,7 +73,7 @@ impl Error {
             | Error::Conflict { .. }
             | Error::Parquet { .. } => 4,
             Error::PlanMismatch { .. } => 5,
-            Error::Arrow(_) | Error::DataFusion(_) => 1,
+            Error::Arrow(_) | Error::DataFusion(_) | Error::Report(_) => 1,
         }
     }
 }

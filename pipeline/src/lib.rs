@@ -14,8 +14,12 @@
 //!   scoring by the model compiled to SQL.
 //! - [`area`]: high fire-risk areas: grid sub-scores, index, level and drivers (SQL in
 //!   `sql/area/`).
+//! - [`feed`]: the credit-platform feed (`scores` in Parquet, CSV and NDJSON; `changes`
+//!   against the previous run), SQL in `sql/feed/`.
 //! - [`plan`]: the verifiable risk-weighted double-random inspection plan (SQL in `sql/plan/`,
 //!   the exact counts and the inspector assignment in Rust) and its verifier.
+//! - [`report`]: the risk-zone report (`report.html`, plotters charts, minijinja template)
+//!   and the grids as GeoJSON.
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -29,12 +33,14 @@ pub mod cli;
 pub mod contract;
 pub mod credit;
 pub mod error;
+pub mod feed;
 pub mod generate;
 pub mod hazard;
 pub mod ingest;
 pub mod lake;
 pub mod plan;
 pub mod publish;
+pub mod report;
 pub mod risk;
 pub mod run;
 

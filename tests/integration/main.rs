@@ -7,4 +7,5 @@ mod hazard;
 mod helpers;
 mod ingest;
 mod plan;
+mod report;
 mod risk;

@@ -33,6 +33,9 @@ pub struct NightlyArgs {
     model: crate::risk::ModelChoice,
     #[command(flatten)]
     plan: run::PlanArgs,
+    /// Language of report.html.
+    #[arg(long, value_enum, default_value_t)]
+    lang: crate::report::Lang,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
@@ -62,6 +65,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         truth,
         model: args.model,
         plan: args.plan,
+        lang: args.lang,
     })
     .await
 }

@@ -35,6 +35,9 @@ pub struct RunArgs {
     pub model: ModelChoice,
     #[command(flatten)]
     pub plan: PlanArgs,
+    /// Language of report.html.
+    #[arg(long, value_enum, default_value_t)]
+    pub lang: crate::report::Lang,
 }
 
 /// The inspection plan's public inputs, shared by `run` and `nightly`.
@@ -125,6 +128,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         truth: args.truth.clone(),
         model: args.model,
         plan: args.plan.options(),
+        report: crate::report::ReportOptions { lang: args.lang },
     };
     let manifest = run(&lake, &opts)
         .await

@@ -7,6 +7,7 @@
 //! snapshot are never referenced, so a crash can leave garbage but never a half-ingested table.
 
 pub mod catalog;
+pub mod columns;
 mod reader;
 mod snapshot;
 mod writer;

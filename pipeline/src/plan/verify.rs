@@ -6,14 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::assign::{assign, Candidate};
 use super::draw::{capacity, draw_count, draw_u, weight, STRATUM_RATES};
 use crate::error::{Error, Result};
+use crate::lake::columns;
 
 /// What `verify-plan` found: one verdict per unit that was drawn or should have been, and
 /// problems that concern no single unit.
@@ -69,34 +68,21 @@ fn read_parquet(dir: &Path, table: &str) -> Result<Vec<RecordBatch>> {
 }
 
 fn text_column(b: &RecordBatch, name: &str) -> Result<Vec<Option<String>>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| Error::Invalid(format!("published table lacks column {name}")))?;
-    let col = cast(col, &DataType::Utf8)?;
-    let s = col.as_string::<i32>();
-    Ok((0..s.len())
-        .map(|i| (!s.is_null(i)).then(|| s.value(i).to_string()))
-        .collect())
+    columns::text(b, name)
 }
 
 fn f64_column(b: &RecordBatch, name: &str) -> Result<Vec<f64>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| Error::Invalid(format!("published table lacks column {name}")))?;
-    Ok(cast(col, &DataType::Float64)?
-        .as_primitive::<Float64Type>()
-        .values()
-        .to_vec())
+    Ok(columns::f64s(b, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect())
 }
 
 fn i64_column(b: &RecordBatch, name: &str) -> Result<Vec<i64>> {
-    let col = b
-        .column_by_name(name)
-        .ok_or_else(|| Error::Invalid(format!("published table lacks column {name}")))?;
-    Ok(cast(col, &DataType::Int64)?
-        .as_primitive::<Int64Type>()
-        .values()
-        .to_vec())
+    Ok(columns::i64s(b, name)?
+        .into_iter()
+        .map(|v| v.unwrap_or(0))
+        .collect())
 }
 
 fn plan_from_parquet(dir: &Path) -> Result<Vec<PlanRow>> {

@@ -5,6 +5,7 @@
 //! the previously committed one (a reader may still be on it).
 
 mod csv_out;
+mod ndjson_out;
 
 pub use csv_out::flatten_lists;
 
@@ -104,6 +105,11 @@ pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>>
 
 /// The committed run with the latest `as_of` before `as_of`, if any.
 pub async fn previous_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
+    Ok(recent_manifests(lake, as_of, 1).await?.pop())
+}
+
+/// The manifests of up to `n` published days before `as_of`, oldest first.
+pub async fn recent_manifests(lake: &Lake, as_of: &str, n: usize) -> Result<Vec<Manifest>> {
     let mut days: Vec<String> = lake
         .list_dirs("runs")
         .await?
@@ -112,12 +118,17 @@ pub async fn previous_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manife
         .filter(|d| d.as_str() < as_of)
         .collect();
     days.sort();
+    let mut out = Vec::new();
     for day in days.iter().rev() {
+        if out.len() == n {
+            break;
+        }
         if let Some(m) = read_manifest(lake, day).await? {
-            return Ok(Some(m));
+            out.push(m);
         }
     }
-    Ok(None)
+    out.reverse();
+    Ok(out)
 }
 
 /// Writes one run's outputs into its own folder, then commits them with the manifest.
@@ -158,12 +169,26 @@ impl Publisher {
         df: DataFrame,
         with_csv: bool,
     ) -> Result<(String, SchemaRef)> {
+        self.write_formats(name, df, with_csv, false).await
+    }
+
+    /// [`Publisher::write`], plus `<name>.ndjson` when asked (the credit-platform feed).
+    pub async fn write_formats(
+        &mut self,
+        name: &str,
+        df: DataFrame,
+        with_csv: bool,
+        with_ndjson: bool,
+    ) -> Result<(String, SchemaRef)> {
         let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
         let parquet_path = self.path_of(name, "parquet");
         let mut parquet = self.lake.table_writer(parquet_path.clone(), schema.clone());
         let csv_path = self.path_of(name, "csv");
         let mut csv =
             with_csv.then(|| csv_out::CsvWriter::new(&self.lake, &csv_path, schema.clone()));
+        let ndjson_path = self.path_of(name, "ndjson");
+        let mut ndjson =
+            with_ndjson.then(|| ndjson_out::NdjsonWriter::new(&self.lake, &ndjson_path));
         let mut stream = df.execute_stream().await?;
         let mut rows = 0u64;
         while let Some(batch) = stream.try_next().await? {
@@ -172,12 +197,19 @@ impl Publisher {
             if let Some(c) = csv.as_mut() {
                 c.write(&batch).await?;
             }
+            if let Some(j) = ndjson.as_mut() {
+                j.write(&batch).await?;
+            }
         }
         parquet.finish_even_if_empty().await?;
         self.record(name, "parquet", &parquet_path, rows).await?;
         if let Some(c) = csv {
             c.finish().await?;
             self.record(name, "csv", &csv_path, rows).await?;
+        }
+        if let Some(j) = ndjson {
+            j.finish().await?;
+            self.record(name, "ndjson", &ndjson_path, rows).await?;
         }
         if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == name) {
             tracing::error!(output = name, "{ABORT_AFTER_ENV} set: aborting as asked");
@@ -195,10 +227,21 @@ impl Publisher {
 
     /// Writes `value` as `<name>.json` (pretty, UTF-8).
     pub async fn write_json<T: Serialize>(&mut self, name: &str, value: &T) -> Result<String> {
-        let path = self.path_of(name, "json");
         let bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+        self.write_bytes(name, "json", bytes, 1).await
+    }
+
+    /// Writes a finished document (a report, GeoJSON) as `<name>.<format>`.
+    pub async fn write_bytes(
+        &mut self,
+        name: &str,
+        format: &str,
+        bytes: Vec<u8>,
+        rows: u64,
+    ) -> Result<String> {
+        let path = self.path_of(name, format);
         self.lake.put(&path, bytes.into()).await?;
-        self.record(name, "json", &path, 1).await?;
+        self.record(name, format, &path, rows).await?;
         Ok(path)
     }
 

@@ -452,7 +452,10 @@ pub async fn run(
     let scores = [Step {
         name: "risk_scores",
         sql: scores_sql.into(),
-        output: crate::run::Output::Publish { csv: false },
+        output: crate::run::Output::Publish {
+            csv: false,
+            ndjson: false,
+        },
     }];
     timings.extend(run_steps(rc.ctx, rc.lake, publisher, rc.params, "risk", &scores).await?);
     crate::run::register_view(rc.ctx, &RISK_LEVELS, rc.params).await?;

@@ -36,8 +36,9 @@ pub struct Step {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// Published as Parquet (and CSV when asked), then read back from the published file.
-    Publish { csv: bool },
+    /// Published as Parquet (and CSV, NDJSON when asked), then read back from the published
+    /// file.
+    Publish { csv: bool, ndjson: bool },
     /// Not published: a view that the steps reading it execute (each reads it once).
     View,
 }
@@ -47,7 +48,19 @@ impl Step {
         Step {
             name,
             sql: Cow::Borrowed(sql),
-            output: Output::Publish { csv },
+            output: Output::Publish { csv, ndjson: false },
+        }
+    }
+
+    /// A feed table: Parquet, CSV and NDJSON.
+    pub const fn feed(name: &'static str, sql: &'static str) -> Self {
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            output: Output::Publish {
+                csv: true,
+                ndjson: true,
+            },
         }
     }
 
@@ -91,6 +104,8 @@ pub struct RunOptions {
     pub model: crate::risk::ModelChoice,
     /// The inspection plan's seed and campaign.
     pub plan: crate::plan::PlanOptions,
+    /// The risk-zone report's language.
+    pub report: crate::report::ReportOptions,
 }
 
 /// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
@@ -177,7 +192,7 @@ pub async fn run_steps(
     let mut timings = Vec::new();
     for step in steps {
         let started = Instant::now();
-        let Output::Publish { csv } = step.output else {
+        let Output::Publish { csv, ndjson } = step.output else {
             register_view(ctx, step, params).await?;
             continue;
         };
@@ -185,7 +200,7 @@ pub async fn run_steps(
             .sql(&step.sql)
             .await?
             .with_param_values(params.clone())?;
-        let (path, schema) = publisher.write(step.name, df, csv).await?;
+        let (path, schema) = publisher.write_formats(step.name, df, csv, ndjson).await?;
         // Later steps read the published table, not a re-execution of its query.
         register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
         let seconds = started.elapsed().as_secs_f64();
@@ -213,12 +228,45 @@ pub async fn register_view(ctx: &SessionContext, step: &Step, params: &ParamValu
     Ok(())
 }
 
-/// Registers the previous run's `major_hazard_units` (empty when there is none).
+/// Registers the previous run's `major_hazard_units`, `unit_scores` (as
+/// `previous_unit_scores`) and its day (`previous_run`); empty when there is none.
 pub async fn register_previous(
     ctx: &SessionContext,
     lake: &Lake,
     previous: Option<&Manifest>,
 ) -> Result<()> {
+    let day = previous.and_then(|m| crate::contract::values::parse_date(&m.as_of));
+    register_batch(
+        ctx,
+        "previous_run",
+        RecordBatch::try_from_iter(vec![(
+            "as_of",
+            Arc::new(datafusion::arrow::array::Date32Array::from(
+                day.into_iter().collect::<Vec<i32>>(),
+            )) as _,
+        )])?,
+    )?;
+    match previous.and_then(|m| m.output("unit_scores", "parquet")) {
+        Some(out) => {
+            let schema = crate::publish::parquet_schema(lake, &out.path).await?;
+            register_files(
+                ctx,
+                lake,
+                "previous_unit_scores",
+                schema,
+                &[out.path.as_str()],
+            )?;
+        }
+        None => {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("unit_id", DataType::Utf8, false),
+                Field::new("as_of", DataType::Date32, true),
+                Field::new("credit_grade", DataType::Utf8, true),
+                Field::new("risk_level", DataType::Int32, true),
+            ]));
+            register_batch(ctx, "previous_unit_scores", RecordBatch::new_empty(schema))?;
+        }
+    }
     let name = crate::hazard::PREVIOUS_MAJOR_HAZARD_UNITS;
     match previous
         .as_ref()
@@ -332,6 +380,22 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         .await?,
     );
     timings.extend(run_steps(&ctx, lake, &mut publisher, &p, "area", &crate::area::STEPS).await?);
+    timings.extend(run_steps(&ctx, lake, &mut publisher, &p, "feed", &crate::feed::STEPS).await?);
+    let facts = crate::report::RunFacts {
+        as_of: &as_of,
+        model_version: &artifact.version,
+        rules_version: &opts.rules.version,
+    };
+    crate::report::run(
+        &ctx,
+        lake,
+        &mut publisher,
+        &p,
+        &facts,
+        &opts.report,
+        &mut timings,
+    )
+    .await?;
     crate::plan::run(
         &ctx,
         lake,
