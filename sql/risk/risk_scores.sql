@@ -3,35 +3,33 @@
 -- feature contributions as reasons (logistic: log-odds against the average training unit;
 -- forest: change in fire rate along the unit's paths).
 -- Inputs: features. Parameter: $as_of. The marked expressions are generated from the model
--- artifact (model.json) by firecredit; they are its numbers, not user input. The contributions
--- travel as one array, paired with the feature names by unnest (one UNION ALL branch per
--- feature would copy the compiled model into every branch).
+-- artifact (model.json) by firecredit; they are its numbers, not user input.
+-- The reasons are ranked inside each row: every positive contribution becomes a key whose
+-- first 16 characters sort by the contribution (to 1e-9, largest first) and then by the
+-- feature's name; the row's keys are sorted and the first three kept. No operator holds more
+-- than a batch, so this streams at any scale.
 WITH scored AS (
     SELECT unit_id, open, /*PROBABILITY*/ AS risk_probability,
-           make_array(/*CONTRIBUTIONS*/) AS contributions
+           /*CONTRIBUTIONS*/
     FROM features
     WHERE cutoff = $as_of
 ),
-exploded AS (
-    SELECT unit_id,
-           unnest(make_array(/*FEATURES*/)) AS feature,
-           unnest(contributions) AS contribution
+ranked AS (
+    SELECT unit_id, open, risk_probability,
+           array_sort(make_array(/*KEYS*/), 'ASC', 'NULLS LAST') AS keys
     FROM scored
 ),
-ranked AS (
-    SELECT unit_id, feature, contribution,
-           ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY contribution DESC, feature) AS rn
-    FROM exploded
-    WHERE contribution > 0
-),
-reasons AS (
-    SELECT unit_id,
-           array_agg(feature || ':' || CAST(ROUND(contribution, 3) AS VARCHAR) ORDER BY rn) AS risk_reasons
-    FROM ranked WHERE rn <= 3
-    GROUP BY unit_id
+top AS (
+    SELECT unit_id, open, risk_probability,
+           arrow_cast(substr(array_element(keys, 1), 17), 'Utf8') AS r1,
+           arrow_cast(substr(array_element(keys, 2), 17), 'Utf8') AS r2,
+           arrow_cast(substr(array_element(keys, 3), 17), 'Utf8') AS r3
+    FROM ranked
 )
--- `scored` is read twice, for different columns: each copy computes only what it is read for.
-SELECT s.unit_id, s.open, s.risk_probability,
-       COALESCE(r.risk_reasons, arrow_cast(make_array(), 'List(Utf8)')) AS risk_reasons
-FROM scored s LEFT JOIN reasons r ON r.unit_id = s.unit_id
-ORDER BY s.unit_id
+SELECT unit_id, open, risk_probability,
+       CASE WHEN r1 IS NULL THEN arrow_cast(make_array(), 'List(Utf8)')
+            WHEN r2 IS NULL THEN make_array(r1)
+            WHEN r3 IS NULL THEN make_array(r1, r2)
+            ELSE make_array(r1, r2, r3) END AS risk_reasons
+FROM top
+ORDER BY unit_id

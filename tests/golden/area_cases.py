@@ -9,19 +9,12 @@ s_risk; the other sub-scores are driven by grid-level fires and complaints, dire
 violations (V111: major hazard and 800 points, grade C) and a veto (V119: grade D).
 """
 import os, shutil, json
+from golden_io import write_csv as w
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'area')
 UH = 'unit_id,name,grid_id,district_code,use_type,key_unit,crowded_place,status'
 IH = 'incident_id,unit_id,grid_id,occurred_at,kind,deaths,injuries,direct_loss_yuan,unit_responsible'
 VH = 'violation_id,inspection_id,unit_id,code,found_on,rectify_due,rectified_on'
 AH = 'grid_id,open_units,s_risk,s_fires,s_hazards,s_complaints,s_grades,area_index,level,drivers'
-
-
-def w(path, header, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(header + '\n')
-        for r in rows:
-            f.write(','.join(str(x) for x in r) + '\n')
 
 
 class Case:

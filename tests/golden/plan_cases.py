@@ -9,6 +9,7 @@ the top and is risk level 4 (factor 2); every unit is graded A (factor 0.5), so 
 """
 import hashlib, math, os, shutil
 from fractions import Fraction
+from golden_io import write_csv as w
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'plan')
 AS_OF = '2026-06-30'
 UH = 'unit_id,name,grid_id,district_code,use_type,key_unit,crowded_place,status'
@@ -20,14 +21,6 @@ OUT = 'unit_id,district_code,stratum,weight,u,draw_key,status,reason,inspector_1
 def u(text):
     n = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], 'big')
     return float(Fraction(2 * n + 1, 2 ** 65))
-
-
-def w(path, header, rows):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(header + '\n')
-        for r in rows:
-            f.write(','.join(str(x) for x in r) + '\n')
 
 
 class Case:

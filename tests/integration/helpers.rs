@@ -211,6 +211,13 @@ pub fn nightly_with(
     manifest(lake, as_of)
 }
 
+/// `firecredit run` on an ingested lake, with extra arguments.
+pub fn run_day(lake: &Path, as_of: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "--lake", lake.to_str().unwrap(), "--as-of", as_of];
+    args.extend(extra);
+    firecredit(&args)
+}
+
 pub fn manifest(lake: &Path, as_of: &str) -> Manifest {
     let text = std::fs::read_to_string(lake.join(format!("runs/{as_of}/manifest.json"))).unwrap();
     serde_json::from_str(&text).unwrap()

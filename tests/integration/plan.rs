@@ -75,15 +75,7 @@ fn a_malformed_campaign_is_rejected_before_anything_runs() {
         "hotel=1'; DROP TABLE units; --",
         "hotel",
     ] {
-        let out = firecredit(&[
-            "run",
-            "--lake",
-            lake.to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-            "--campaign",
-            bad,
-        ]);
+        let out = run_day(&lake, AS_OF, &["--campaign", bad]);
         assert_eq!(out.status.code(), Some(2), "{bad}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains("campaign"), "{err}");

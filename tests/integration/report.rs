@@ -128,15 +128,7 @@ fn the_report_renders_offline_with_its_map_and_charts() {
     }
 
     // English on request.
-    assert_ok(&firecredit(&[
-        "run",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--lang",
-        "en",
-    ]));
+    assert_ok(&run_day(&lake, AS_OF, &["--lang", "en"]));
     let m = manifest(&lake, AS_OF);
     let html = std::fs::read_to_string(run_dir(&lake, &m).join("report.html")).unwrap();
     assert!(html.contains("Fire risk-zone report") && html.contains("lang=\"en\""));

@@ -208,15 +208,7 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
     } else {
         "forest"
     };
-    assert_ok(&firecredit(&[
-        "run",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--model",
-        other,
-    ]));
+    assert_ok(&run_day(&lake, AS_OF, &["--model", other]));
     assert_eq!(
         assert_sql_scores_as_rust(&lake, &manifest(&lake, AS_OF)),
         other

@@ -12,6 +12,21 @@ fn chart_error(e: impl std::fmt::Display) -> Error {
 
 const FONT: &str = "sans-serif";
 
+/// The series' legend, the same on every chart.
+fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 12))
+        .draw()
+        .map_err(chart_error)
+}
+
 /// One coloured series of a chart.
 pub struct Series<'a> {
     pub label: &'a str,
@@ -73,13 +88,7 @@ pub fn stacked_bars(title: &str, categories: &[String], series: &[Series]) -> Re
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(chart_error)?;
+        legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
@@ -133,13 +142,7 @@ pub fn trend(title: &str, runs: &[String], series: &[Series]) -> Result<String> 
                 )
                 .map_err(chart_error)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(chart_error)?;
+        legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)
@@ -194,13 +197,7 @@ pub fn map(
                 .label(*label)
                 .legend(move |(x, y)| Circle::new((x + 5, y), 5, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .map_err(chart_error)?;
+        legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }
     Ok(svg)

@@ -208,24 +208,29 @@ pub fn cutoffs_table(as_of: i32) -> RecordBatch {
     .expect("cutoffs batch")
 }
 
-/// The risk-scores SQL with the model's compiled expressions in place of its markers.
+/// The risk-scores SQL with the model's compiled expressions in place of its markers: each
+/// contribution as a column `c_<feature>`, and each column's sort key for the reasons.
 pub fn risk_scores_sql(artifact: &Artifact) -> String {
     let contributions = artifact.sql_contributions();
-    let values = contributions
+    let columns = contributions
         .iter()
-        .map(|(_, e)| e.as_str())
+        .map(|(n, e)| format!("{e} AS c_{n}"))
         .collect::<Vec<_>>()
         .join(",\n           ");
     // Feature names are the feature table's own `f_*` columns: plain identifiers.
-    let names = contributions
+    let keys = contributions
         .iter()
-        .map(|(n, _)| format!("'{n}'"))
+        .map(|(n, _)| {
+            format!(
+                "CASE WHEN c_{n} > 0 THEN lpad(CAST(1000000000000000 - CAST(round(c_{n} * 1000000000.0) AS BIGINT) AS VARCHAR), 16, '0') || '{n}:' || CAST(ROUND(c_{n}, 3) AS VARCHAR) END"
+            )
+        })
         .collect::<Vec<_>>()
-        .join(", ");
+        .join(",\n                      ");
     RISK_SCORES_TEMPLATE
         .replace("/*PROBABILITY*/", &artifact.sql_probability())
-        .replace("/*CONTRIBUTIONS*/", &values)
-        .replace("/*FEATURES*/", &names)
+        .replace("/*CONTRIBUTIONS*/", &columns)
+        .replace("/*KEYS*/", &keys)
 }
 
 /// Fits the logistic model; where the training cutoff has no fire (or only fires), a constant
