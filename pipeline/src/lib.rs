@@ -20,6 +20,7 @@
 //!   the exact counts and the inspector assignment in Rust) and its verifier.
 //! - [`report`]: the risk-zone report (`report.html`, plotters charts, minijinja template)
 //!   and the grids as GeoJSON.
+//! - [`progress`]: progress bars on a terminal.
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
 //!   stages, publishes.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
@@ -39,6 +40,7 @@ pub mod hazard;
 pub mod ingest;
 pub mod lake;
 pub mod plan;
+pub mod progress;
 pub mod publish;
 pub mod report;
 pub mod risk;

@@ -23,9 +23,9 @@ pub struct ForestValidParams(pub(super) ForestParams);
 impl Default for ForestParams {
     fn default() -> Self {
         ForestParams {
-            trees: 24,
+            trees: 16,
             max_depth: 6,
-            rows_per_tree: 30_000,
+            rows_per_tree: 20_000,
             feature_share: 0.6,
             min_leaf_share: 0.01,
             smoothing: 20.0,

@@ -90,6 +90,33 @@ impl EngineArgs {
     }
 }
 
+/// The stage timings as a table for the end of the command (stderr: data stays on stdout).
+pub fn timing_table(timings: &[crate::publish::StageTiming]) -> String {
+    let total = timings
+        .iter()
+        .find(|t| t.stage == "total")
+        .map_or(0.0, |t| t.seconds);
+    let width = timings
+        .iter()
+        .map(|t| t.stage.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let mut out = format!("{:<width$}  {:>9}  {:>6}\n", "stage", "seconds", "share");
+    for t in timings {
+        let share = if total > 0.0 && t.stage != "total" {
+            format!("{:5.1}%", 100.0 * t.seconds / total)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:>9.2}  {:>6}\n",
+            t.stage, t.seconds, share
+        ));
+    }
+    out
+}
+
 /// `123`, `64K`, `800M`, `6G` (binary units).
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
@@ -136,9 +163,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
     for o in manifest.outputs.iter().filter(|o| o.format == "parquet") {
         tracing::info!(table = %o.name, rows = o.rows, "published");
     }
-    for t in &manifest.stage_timings {
-        tracing::info!(stage = %t.stage, seconds = format!("{:.2}", t.seconds), "timing");
-    }
+    eprint!("{}", timing_table(&manifest.stage_timings));
     println!(
         "{}",
         lake.url_of(&crate::publish::manifest_path(&manifest.as_of))
@@ -148,7 +173,23 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_size, timing_table};
+    use crate::publish::StageTiming;
+
+    #[test]
+    fn the_timing_table_gives_shares_of_the_total() {
+        let t = |stage: &str, seconds| StageTiming {
+            stage: stage.into(),
+            seconds,
+        };
+        let table = timing_table(&[t("credit.credit_ledger", 3.0), t("total", 12.0)]);
+        assert_eq!(
+            table,
+            "stage                   seconds   share\n\
+             credit.credit_ledger       3.00   25.0%\n\
+             total                     12.00        \n"
+        );
+    }
 
     #[test]
     fn sizes() {

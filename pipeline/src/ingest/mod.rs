@@ -370,10 +370,14 @@ async fn stage_all(
     parallelism: usize,
 ) -> Result<Vec<StagedFile>> {
     let permits = Arc::new(Semaphore::new(parallelism.max(1)));
+    let size = |f: &InboxFile| std::fs::metadata(&f.path).map_or(0, |m| m.len());
+    let bar = crate::progress::bytes("staging", files.iter().map(|(_, f)| size(f)).sum());
     let mut tasks = Vec::new();
     for (order, file) in files {
         let ctx = ctx.clone();
         let registry = registry.clone();
+        let bar = bar.clone();
+        let bytes = size(&file);
         let permit = permits
             .clone()
             .acquire_owned()
@@ -382,12 +386,19 @@ async fn stage_all(
         let handle = tokio::runtime::Handle::current();
         tasks.push(tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            stage::stage_file(&ctx, &handle, order, &file, &registry)
+            let staged = stage::stage_file(&ctx, &handle, order, &file, &registry);
+            if let Some(bar) = bar {
+                bar.inc(bytes);
+            }
+            staged
         }));
     }
     let mut staged = Vec::new();
     for t in tasks {
         staged.push(t.await.expect("staging task")?);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     staged.sort_by_key(|s| s.order);
     Ok(staged)

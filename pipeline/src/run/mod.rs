@@ -196,11 +196,15 @@ pub async fn run_steps(
             register_view(ctx, step, params).await?;
             continue;
         };
+        let bar = crate::progress::spinner(format!("{stage}.{}", step.name));
         let df = ctx
             .sql(&step.sql)
             .await?
             .with_param_values(params.clone())?;
         let (path, schema) = publisher.write_formats(step.name, df, csv, ndjson).await?;
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
         // Later steps read the published table, not a re-execution of its query.
         register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
         let seconds = started.elapsed().as_secs_f64();
