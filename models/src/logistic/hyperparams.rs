@@ -19,7 +19,7 @@ impl Default for LogisticParams {
         LogisticParams {
             alpha: 1.0,
             max_iterations: 100,
-            gradient_tolerance: 1e-4,
+            gradient_tolerance: 3e-4,
         }
     }
 }

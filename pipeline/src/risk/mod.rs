@@ -353,6 +353,9 @@ pub async fn run(
     let mut parts = read_features(rc.lake, &features_out.path, &[bt_cut, test_cut]).await?;
     let bt_test = parts.pop().expect("test cutoff");
     let bt_train = parts.pop().expect("train cutoff");
+    let lap =
+        |what: &str| tracing::debug!(what, seconds = started.elapsed().as_secs_f64(), "risk fit");
+    lap("features read");
     // Backtest: fit at as_of − 730, judge at as_of − 365 (out of time). The logistic fit is
     // sequential, so the forest grows on the other cores meanwhile.
     let want_forest = rc.model != ModelChoice::Logistic;
@@ -364,6 +367,7 @@ pub async fn run(
         },
     );
     let (bt_lr, bt_note) = lr?;
+    lap("backtest fits");
     let mut candidates = vec![Candidate::judge(
         if bt_note.is_some() {
             "constant"
@@ -401,6 +405,7 @@ pub async fn run(
         },
     );
     let (final_lr, final_note) = lr?;
+    lap("final fits");
     let (kind, model) = match forest? {
         Some(f) => ("forest", Model::Forest(f)),
         None if bt_note.is_some() || final_note.is_some() => {
