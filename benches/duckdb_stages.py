@@ -33,35 +33,29 @@ SQL = ROOT / "sql"
 DAY0 = dt.date(1970, 1, 1)
 
 
-def matching(s, start):
-    """Index of the parenthesis closing the one at `start`."""
-    depth = 0
-    quote = False
+def scan(s, start=0):
+    """(index, character, parenthesis depth after it) outside quoted strings."""
+    depth, quote = 0, False
     for i in range(start, len(s)):
         c = s[i]
         if c == "'":
             quote = not quote
-        elif not quote and c == "(":
-            depth += 1
-        elif not quote and c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        elif not quote:
+            depth += (c == "(") - (c == ")")
+            yield i, c, depth
+
+
+def matching(s, start):
+    """Index of the parenthesis closing the one at `start`."""
+    for i, c, depth in scan(s, start):
+        if c == ")" and depth == 0:
+            return i
     raise ValueError("unbalanced SQL")
 
 
 def split_as(inner):
     """`expr AS type` at the top level of a CAST."""
-    depth, quote, last = 0, False, -1
-    for i, c in enumerate(inner):
-        if c == "'":
-            quote = not quote
-        elif not quote and c == "(":
-            depth += 1
-        elif not quote and c == ")":
-            depth -= 1
-        elif not quote and depth == 0 and inner[i:i + 4].upper() == " AS ":
-            last = i
+    last = max(i for i, _, depth in scan(inner) if depth == 0 and inner[i:i + 4].upper() == " AS ")
     return inner[:last], inner[last + 4:].strip()
 
 
