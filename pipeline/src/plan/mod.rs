@@ -102,13 +102,9 @@ pub async fn run(
 
 /// `plan_strata.sql` plus each stratum's draw count.
 async fn strata_with_counts(ctx: &SessionContext, p: &ParamValues) -> Result<RecordBatch> {
-    let batches = ctx
-        .sql(STRATA_SQL)
-        .await?
-        .with_param_values(p.clone())?
-        .collect()
-        .await?;
-    let schema = ctx.sql(STRATA_SQL).await?.schema().inner().clone();
+    let df = ctx.sql(STRATA_SQL).await?.with_param_values(p.clone())?;
+    let schema = df.schema().inner().clone();
+    let batches = df.collect().await?;
     let b = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
     let int = |name: &str| -> Result<Vec<u64>> {
         let col = b
