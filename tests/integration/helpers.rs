@@ -211,6 +211,12 @@ pub fn nightly_with(
     manifest(lake, as_of)
 }
 
+/// A published JSON output (`model_report`, `model`) of a run.
+pub fn published_json(lake: &Path, m: &Manifest, name: &str) -> serde_json::Value {
+    let path = lake.join(&m.output(name, "json").unwrap().path);
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 /// `firecredit run` on an ingested lake, with extra arguments.
 pub fn run_day(lake: &Path, as_of: &str, extra: &[&str]) -> Output {
     let mut args = vec!["run", "--lake", lake.to_str().unwrap(), "--as-of", as_of];

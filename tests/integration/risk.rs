@@ -184,10 +184,7 @@ fn the_model_compiled_to_sql_scores_as_the_rust_model_does() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let m = nightly(&samples("inbox"), &lake, AS_OF, None);
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(lake.join(&m.output("model_report", "json").unwrap().path)).unwrap(),
-    )
-    .unwrap();
+    let report = published_json(&lake, &m, "model_report");
     let candidates = report["candidates"].as_array().unwrap();
     let kinds: Vec<&str> = candidates
         .iter()
@@ -297,10 +294,7 @@ fn the_model_report_and_risk_levels_are_published() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let m = nightly(&samples("inbox"), &lake, AS_OF, None);
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(lake.join(&m.output("model_report", "json").unwrap().path)).unwrap(),
-    )
-    .unwrap();
+    let report = published_json(&lake, &m, "model_report");
     let auc = report["auc"].as_f64().unwrap();
     let oracle = report["oracle_auc"].as_f64().unwrap();
     assert!(auc > 0.6 && auc <= 1.0, "backtest AUC {auc}");
