@@ -11,13 +11,13 @@ pub mod verify;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray, UInt64Array};
-use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::prelude::SessionContext;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::lake::catalog::{register_batch, register_files};
+use crate::lake::columns;
 use crate::lake::Lake;
 use crate::publish::{Publisher, StageTiming};
 use crate::run::{run_steps, Step};
@@ -87,8 +87,8 @@ pub async fn run(
     timings.extend(run_steps(ctx, lake, publisher, &p, "plan", &candidates).await?);
 
     let started = std::time::Instant::now();
-    let cands = read_candidates(&ctx.table("plan_candidates").await?.collect().await?);
-    let caps = read_caps(&ctx.table("plan_districts").await?.collect().await?);
+    let cands = read_candidates(&ctx.table("plan_candidates").await?.collect().await?)?;
+    let caps = read_caps(&ctx.table("plan_districts").await?.collect().await?)?;
     let assignments = assign::assign(&cands, &|d| caps.get(d).copied().unwrap_or(0));
     register_batch(ctx, "plan_assignments", assignments_table(&assignments))?;
     timings.push(StageTiming {
@@ -107,15 +107,10 @@ async fn strata_with_counts(ctx: &SessionContext, p: &ParamValues) -> Result<Rec
     let batches = df.collect().await?;
     let b = datafusion::arrow::compute::concat_batches(&schema, &batches)?;
     let int = |name: &str| -> Result<Vec<u64>> {
-        let col = b
-            .column_by_name(name)
-            .ok_or_else(|| Error::Invalid(format!("plan_strata has no {name}")))?;
-        let col =
-            datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::UInt64)?;
-        Ok(col
-            .as_primitive::<datafusion::arrow::datatypes::UInt64Type>()
-            .values()
-            .to_vec())
+        Ok(columns::i64s(&b, name)?
+            .into_iter()
+            .map(|v| v.unwrap_or(0).max(0) as u64)
+            .collect())
     };
     let (eligible, rate, num, den) = (
         int("eligible")?,
@@ -138,69 +133,50 @@ async fn strata_with_counts(ctx: &SessionContext, p: &ParamValues) -> Result<Rec
 }
 
 /// Rows of `plan_candidates`.
-pub fn read_candidates(batches: &[RecordBatch]) -> Vec<assign::Candidate> {
+fn read_candidates(batches: &[RecordBatch]) -> Result<Vec<assign::Candidate>> {
     let mut out = Vec::new();
     for b in batches {
-        let s = |n: &str| {
-            datafusion::arrow::compute::cast(
-                b.column_by_name(n).expect("plan_candidates column"),
-                &datafusion::arrow::datatypes::DataType::Utf8,
-            )
-            .expect("string column")
-        };
-        let (unit, district, inspector) = (s("unit_id"), s("district_code"), s("inspector_id"));
-        let (unit, district, inspector) = (
-            unit.as_string::<i32>(),
-            district.as_string::<i32>(),
-            inspector.as_string::<i32>(),
+        let (units, districts) = (
+            columns::text(b, "unit_id")?,
+            columns::text(b, "district_code")?,
         );
-        let key = b
-            .column_by_name("draw_key")
-            .expect("draw_key")
-            .as_primitive::<Float64Type>();
-        let u = b
-            .column_by_name("u")
-            .expect("u")
-            .as_primitive::<Float64Type>();
+        let (inspectors, keys, us) = (
+            columns::text(b, "inspector_id")?,
+            columns::f64s(b, "draw_key")?,
+            columns::f64s(b, "u")?,
+        );
         for r in 0..b.num_rows() {
             out.push(assign::Candidate {
-                unit_id: unit.value(r).to_string(),
-                district_code: district.value(r).to_string(),
-                draw_key: key.value(r),
-                inspector: (!inspector.is_null(r))
-                    .then(|| (inspector.value(r).to_string(), u.value(r))),
+                unit_id: units[r].clone().unwrap_or_default(),
+                district_code: districts[r].clone().unwrap_or_default(),
+                draw_key: keys[r].unwrap_or(f64::NAN),
+                inspector: inspectors[r]
+                    .clone()
+                    .map(|id| (id, us[r].unwrap_or(f64::NAN))),
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Cap per district from `plan_districts` (drawn, active_inspectors).
-pub fn read_caps(batches: &[RecordBatch]) -> HashMap<String, u64> {
+fn read_caps(batches: &[RecordBatch]) -> Result<HashMap<String, u64>> {
     let mut caps = HashMap::new();
     for b in batches {
-        let district = datafusion::arrow::compute::cast(
-            b.column_by_name("district_code").expect("district_code"),
-            &datafusion::arrow::datatypes::DataType::Utf8,
-        )
-        .expect("string column");
-        let district = district.as_string::<i32>();
-        let drawn = b
-            .column_by_name("drawn")
-            .expect("drawn")
-            .as_primitive::<Int64Type>();
-        let active = b
-            .column_by_name("active_inspectors")
-            .expect("active_inspectors")
-            .as_primitive::<Int64Type>();
+        let districts = columns::text(b, "district_code")?;
+        let (drawn, active) = (
+            columns::i64s(b, "drawn")?,
+            columns::i64s(b, "active_inspectors")?,
+        );
         for r in 0..b.num_rows() {
+            let count = |v: Option<i64>| v.unwrap_or(0).max(0) as u64;
             caps.insert(
-                district.value(r).to_string(),
-                draw::capacity(drawn.value(r) as u64, active.value(r) as u64),
+                districts[r].clone().unwrap_or_default(),
+                draw::capacity(count(drawn[r]), count(active[r])),
             );
         }
     }
-    caps
+    Ok(caps)
 }
 
 fn assignments_table(a: &[assign::Assignment]) -> RecordBatch {
