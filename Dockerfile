@@ -1,5 +1,12 @@
 # firecredit: multi-stage build, --locked release binary, slim non-root runtime.
+# Targets: `runtime` (the default: the CLI), `scheduler` and `executor` (a Ballista cluster
+# from the same binary). The image is built with S3 and Ballista support; pass
+# `--build-arg FEATURES=` for a local-only binary.
+#   docker build -t firecredit .
+#   docker build --target scheduler -t firecredit-scheduler .
+#   docker build --target executor -t firecredit-executor .
 FROM rust:1.95-slim-bookworm AS build
+ARG FEATURES="s3 ballista"
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY pipeline pipeline
@@ -7,9 +14,9 @@ COPY models models
 COPY sql sql
 COPY tests tests
 COPY benches benches
-RUN cargo build --release --locked -p firecredit --bin firecredit
+RUN cargo build --release --locked -p firecredit --bin firecredit --features "$FEATURES"
 
-FROM debian:bookworm-slim AS runtime
+FROM debian:bookworm-slim AS base
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -17,5 +24,18 @@ RUN apt-get update \
 COPY --from=build /src/target/release/firecredit /usr/local/bin/firecredit
 USER firecredit
 WORKDIR /home/firecredit
+
+# Ballista scheduler: clients (`--engine ballista://HOST:50050`) and executors connect here.
+FROM base AS scheduler
+EXPOSE 50050
+ENTRYPOINT ["firecredit", "scheduler", "--bind-host", "0.0.0.0"]
+
+# Ballista executor: give it the scheduler (`--scheduler-host`) and, for an S3 lake, `--lake`
+# and the AWS_* environment; 50051 is Arrow Flight, 50052 gRPC.
+FROM base AS executor
+EXPOSE 50051 50052
+ENTRYPOINT ["firecredit", "executor", "--bind-host", "0.0.0.0"]
+
+FROM base AS runtime
 ENTRYPOINT ["firecredit"]
 CMD ["--help"]

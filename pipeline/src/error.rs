@@ -57,6 +57,9 @@ pub enum Error {
 
     #[error("the plan does not match its recomputation: {mismatches} mismatch(es)")]
     PlanMismatch { mismatches: usize },
+
+    #[error("engine {engine}: {message}")]
+    Engine { engine: String, message: String },
 }
 
 impl Error {
@@ -73,6 +76,9 @@ impl Error {
             | Error::Conflict { .. }
             | Error::Parquet { .. } => 4,
             Error::PlanMismatch { .. } => 5,
+            // The cluster is unreachable or refused the job: like a lake failure, nothing was
+            // published.
+            Error::Engine { .. } => 6,
             Error::Arrow(_) | Error::DataFusion(_) | Error::Report(_) => 1,
         }
     }

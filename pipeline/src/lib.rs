@@ -22,7 +22,8 @@
 //!   and the grids as GeoJSON.
 //! - [`progress`]: progress bars on a terminal.
 //! - [`run`]: one scoring run for an `as_of`: registers the lake with DataFusion, runs the
-//!   stages, publishes.
+//!   stages, publishes; `run::engine` makes the session (local DataFusion or Ballista).
+//! - `cluster` (feature `ballista`): the `scheduler` and `executor` subcommands.
 //! - [`publish`]: run folders, CSV copies, checksums and the manifest written last.
 //! - [`generate`]: a synthetic province with a planted fire model, for samples and benchmarks.
 //! - [`cli`]: one module per subcommand of the `firecredit` binary.
@@ -31,6 +32,8 @@
 
 pub mod area;
 pub mod cli;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod contract;
 pub mod credit;
 pub mod error;

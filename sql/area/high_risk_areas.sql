@@ -54,14 +54,17 @@ measures AS (
     LEFT JOIN complaints_365 c ON c.grid_id = g.grid_id
 ),
 ranked AS (
-    -- r2 = 2 × average 1-based rank = 2 × (first rank) + (tied count) − 1.
+    -- r2 = 2 × average 1-based rank = 2 × (first rank) + (tied count) − 1 = first rank + (rows
+    -- up to and including the ties), since tied count = rows up to the ties − first rank + 1.
+    -- One ORDER BY per measure and no PARTITION BY: a single sort each, and a plan Ballista's
+    -- static planner can split (its stages lose the ordering a PARTITION BY window asserts).
     SELECT grid_id, district_code, open_units,
            COUNT(*) OVER () AS g,
-           2 * RANK() OVER (ORDER BY v_risk) + COUNT(*) OVER (PARTITION BY v_risk) - 1 AS r_risk,
-           2 * RANK() OVER (ORDER BY v_fires) + COUNT(*) OVER (PARTITION BY v_fires) - 1 AS r_fires,
-           2 * RANK() OVER (ORDER BY v_hazards) + COUNT(*) OVER (PARTITION BY v_hazards) - 1 AS r_hazards,
-           2 * RANK() OVER (ORDER BY v_complaints) + COUNT(*) OVER (PARTITION BY v_complaints) - 1 AS r_complaints,
-           2 * RANK() OVER (ORDER BY v_grades) + COUNT(*) OVER (PARTITION BY v_grades) - 1 AS r_grades
+           RANK() OVER (ORDER BY v_risk) + COUNT(*) OVER (ORDER BY v_risk) AS r_risk,
+           RANK() OVER (ORDER BY v_fires) + COUNT(*) OVER (ORDER BY v_fires) AS r_fires,
+           RANK() OVER (ORDER BY v_hazards) + COUNT(*) OVER (ORDER BY v_hazards) AS r_hazards,
+           RANK() OVER (ORDER BY v_complaints) + COUNT(*) OVER (ORDER BY v_complaints) AS r_complaints,
+           RANK() OVER (ORDER BY v_grades) + COUNT(*) OVER (ORDER BY v_grades) AS r_grades
     FROM measures
 ),
 weighted AS (

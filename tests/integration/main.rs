@@ -2,6 +2,9 @@
 //! inboxes; lake tables are read back with the library.
 
 mod area;
+#[cfg(feature = "ballista")]
+mod cluster;
+mod crash;
 mod credit;
 mod hazard;
 mod helpers;
@@ -9,3 +12,5 @@ mod ingest;
 mod plan;
 mod report;
 mod risk;
+#[cfg(feature = "s3")]
+mod s3;

@@ -77,11 +77,17 @@ fn feature_lines(lake: &Path, cutoff: i32) -> Vec<String> {
     rt.block_on(async {
         let lake = firecredit::lake::Lake::open(lake.to_str().unwrap()).unwrap();
         let snap = lake.snapshot().await.unwrap();
-        let ctx = firecredit::run::session(&Default::default()).unwrap();
-        firecredit::lake::catalog::register_snapshot(&ctx, &lake, &snap).unwrap();
+        let ctx = firecredit::run::session(&Default::default(), &lake)
+            .await
+            .unwrap();
+        firecredit::lake::catalog::register_snapshot(&ctx, &lake, &snap)
+            .await
+            .unwrap();
         let rules = firecredit::contract::rules::RuleSet::defaults();
         for (name, batch) in rules.record_batches() {
-            firecredit::lake::catalog::register_batch(&ctx, name, batch).unwrap();
+            firecredit::lake::catalog::register_batch(&ctx, name, batch)
+                .await
+                .unwrap();
         }
         let as_of = parse_date(AS_OF).unwrap();
         let params = firecredit::run::params(as_of, &rules, None);
@@ -98,6 +104,7 @@ fn feature_lines(lake: &Path, cutoff: i32) -> Vec<String> {
             "cutoffs",
             firecredit::risk::cutoffs_table(as_of),
         )
+        .await
         .unwrap();
         // Credit points, grades and major hazards at every cutoff, by the credit and hazard
         // SQL bound to each day.

@@ -12,7 +12,7 @@ use crate::lake::Lake;
 /// objection (异议).
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
-    /// Lake location: a local folder.
+    /// Lake location: a local folder, or `s3://bucket/prefix` (build with `--features s3`).
     #[arg(long)]
     lake: String,
     /// The scoring date of a published run (YYYY-MM-DD).

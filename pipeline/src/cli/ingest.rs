@@ -17,7 +17,8 @@ pub struct IngestArgs {
     /// Inbox folder with one sub-folder per source (units/, inspections/, …).
     #[arg(long)]
     pub inbox: PathBuf,
-    /// Lake location: a local folder (created if missing).
+    /// Lake location: a local folder (created if missing), or `s3://bucket/prefix` (build with
+    /// `--features s3`).
     #[arg(long)]
     pub lake: String,
     /// Rule tables folder replacing the shipped defaults (violations.csv, bonuses.csv, …).

@@ -1,5 +1,7 @@
 //! Command-line interface: one module per subcommand.
 
+#[cfg(feature = "ballista")]
+mod cluster;
 mod explain;
 mod generate;
 mod ingest;
@@ -19,6 +21,7 @@ Exit codes:
   3  some inbox files could not be read (the others were ingested; see the quality table)
   4  lake or file-system failure (nothing half-written is visible)
   5  verify-plan: the published plan does not match its recomputation
+  6  the query engine (a Ballista cluster) is unreachable or failed
 
 Logs go to stderr (set the level with --log or RUST_LOG); data goes to files or stdout.";
 
@@ -46,6 +49,10 @@ pub enum Command {
     Nightly(nightly::NightlyArgs),
     Explain(explain::ExplainArgs),
     VerifyPlan(verify_plan::VerifyPlanArgs),
+    #[cfg(feature = "ballista")]
+    Scheduler(cluster::SchedulerArgs),
+    #[cfg(feature = "ballista")]
+    Executor(cluster::ExecutorArgs),
 }
 
 pub fn init_logging(level: Option<&str>) {
@@ -68,6 +75,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Nightly(args) => runtime()?.block_on(nightly::execute(args)),
         Command::Explain(args) => runtime()?.block_on(explain::execute(args)),
         Command::VerifyPlan(args) => verify_plan::execute(args),
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(args) => runtime()?.block_on(cluster::scheduler(args)),
+        #[cfg(feature = "ballista")]
+        Command::Executor(args) => runtime()?.block_on(cluster::executor(args)),
     }
 }
 

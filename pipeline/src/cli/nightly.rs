@@ -14,7 +14,7 @@ pub struct NightlyArgs {
     /// Inbox folder with one sub-folder per source.
     #[arg(long)]
     inbox: PathBuf,
-    /// Lake location: a local folder.
+    /// Lake location: a local folder, or `s3://bucket/prefix` (build with `--features s3`).
     #[arg(long)]
     lake: String,
     /// The scoring date (local date, YYYY-MM-DD).

@@ -16,7 +16,7 @@ use crate::run::{run, EngineOptions, RunOptions};
 /// reward and discipline lists, and manifest.json (written last) under LAKE/runs/<as_of>/.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Lake location: a local folder.
+    /// Lake location: a local folder, or `s3://bucket/prefix` (build with `--features s3`).
     #[arg(long)]
     pub lake: String,
     /// The scoring date (local date, YYYY-MM-DD): only what is known by then counts.
@@ -68,6 +68,10 @@ fn parse_campaign(text: &str) -> Result<Campaign, String> {
 /// Query engine settings shared by `run` and `nightly`.
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
+    /// Where the SQL runs: `local` (DataFusion in this process) or `ballista://HOST:PORT`, a
+    /// Ballista scheduler (needs a build with `--features ballista`).
+    #[arg(long, default_value = "local")]
+    pub engine: crate::run::Engine,
     /// DataFusion partitions (default: one per core).
     #[arg(long)]
     pub partitions: Option<usize>,
@@ -83,6 +87,7 @@ pub struct EngineArgs {
 impl EngineArgs {
     pub fn options(&self) -> EngineOptions {
         EngineOptions {
+            engine: self.engine.clone(),
             target_partitions: self.partitions,
             memory_limit: self.memory_limit,
             spill_dir: self.spill_dir.clone(),

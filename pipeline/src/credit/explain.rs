@@ -15,6 +15,7 @@ use crate::lake::Lake;
 use crate::publish::read_manifest;
 
 pub const EXPLAIN_SQL: &str = include_str!("../../../sql/credit/explain.sql");
+const EXPLAIN_SCORES_SQL: &str = include_str!("../../../sql/credit/explain_scores.sql");
 
 fn status_label(status: &str) -> &'static str {
     match status {
@@ -62,31 +63,31 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
             "no committed run for {as_of}; run `firecredit run` first"
         ))
     })?;
-    let ctx = crate::run::session(&crate::run::EngineOptions {
-        target_partitions: Some(1),
-        ..Default::default()
-    })?;
+    let ctx = crate::run::session(
+        &crate::run::EngineOptions {
+            target_partitions: Some(1),
+            ..Default::default()
+        },
+        lake,
+    )
+    .await?;
     for table in ["credit_ledger", "unit_scores"] {
         let out = manifest
             .output(table, "parquet")
             .ok_or_else(|| Error::Invalid(format!("run {} has no {table}", manifest.run_id)))?;
         let schema = crate::publish::parquet_schema(lake, &out.path).await?;
-        register_files(&ctx, lake, table, schema, &[out.path.as_str()])?;
+        register_files(&ctx, lake, table, schema, &[out.path.as_str()]).await?;
     }
     for (name, batch) in rules.record_batches() {
-        register_batch(&ctx, name, batch)?;
+        register_batch(&ctx, name, batch).await?;
     }
     let params = RecordBatch::try_from_iter(vec![(
         "unit_id",
         std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![unit])) as _,
     )])?;
-    register_batch(&ctx, "explain_params", params)?;
+    register_batch(&ctx, "explain_params", params).await?;
     let batches = ctx.sql(EXPLAIN_SQL).await?.collect().await?;
-    let scores = ctx
-        .sql("SELECT s.* FROM unit_scores s JOIN explain_params p ON p.unit_id = s.unit_id")
-        .await?
-        .collect()
-        .await?;
+    let scores = ctx.sql(EXPLAIN_SCORES_SQL).await?.collect().await?;
     let scores = concat_batches(
         &ctx.table("unit_scores")
             .await?

@@ -1,6 +1,7 @@
 //! Registers lake tables, run outputs and in-memory tables with a DataFusion session, so that
 //! every stage after ingest is SQL over named tables.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -20,7 +21,7 @@ use crate::ingest::{QUALITY, QUARANTINE};
 
 /// Registers `name` as the Parquet files at `paths` (relative to the lake root); an empty
 /// table of `schema` when there are none.
-pub fn register_files(
+pub async fn register_files(
     ctx: &SessionContext,
     lake: &Lake,
     name: &str,
@@ -28,10 +29,18 @@ pub fn register_files(
     paths: &[&str],
 ) -> Result<()> {
     if paths.is_empty() {
-        let empty = MemTable::try_new(schema, vec![vec![]])?;
-        ctx.register_table(name, Arc::new(empty))?;
-        return Ok(());
+        return register_batches(ctx, name, schema, Vec::new()).await;
     }
+    register_parquet(ctx, lake, name, schema, paths)
+}
+
+fn register_parquet(
+    ctx: &SessionContext,
+    lake: &Lake,
+    name: &str,
+    schema: SchemaRef,
+    paths: &[&str],
+) -> Result<()> {
     let urls = paths
         .iter()
         .map(|p| ListingTableUrl::parse(lake.url_of(p)))
@@ -46,7 +55,11 @@ pub fn register_files(
 }
 
 /// Registers the eight source tables, `quarantine` and `quality` of a snapshot.
-pub fn register_snapshot(ctx: &SessionContext, lake: &Lake, snapshot: &Snapshot) -> Result<()> {
+pub async fn register_snapshot(
+    ctx: &SessionContext,
+    lake: &Lake,
+    snapshot: &Snapshot,
+) -> Result<()> {
     let tables = Source::ALL
         .iter()
         .map(|s| (s.name(), s.lake_schema()))
@@ -60,14 +73,55 @@ pub fn register_snapshot(ctx: &SessionContext, lake: &Lake, snapshot: &Snapshot)
             .iter()
             .map(|f| f.path.as_str())
             .collect();
-        register_files(ctx, lake, name, schema, &paths)?;
+        register_files(ctx, lake, name, schema, &paths).await?;
     }
     Ok(())
 }
 
 /// Registers an in-memory table (rule tables, run parameters).
-pub fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
-    let table = MemTable::try_new(batch.schema(), vec![vec![batch]])?;
-    ctx.register_table(name, Arc::new(table))?;
-    Ok(())
+pub async fn register_batch(ctx: &SessionContext, name: &str, batch: RecordBatch) -> Result<()> {
+    register_batches(ctx, name, batch.schema(), vec![batch]).await
 }
+
+/// Registers a table the client holds in memory. A local session reads it in place; a
+/// distributed one cannot ship it to its executors, so it is written once as Parquet to the
+/// session's scratch folder in the lake and read from there.
+pub async fn register_batches(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<()> {
+    let scratch =
+        crate::run::engine::origin(ctx).and_then(|o| Some((o.lake.clone(), o.scratch.clone()?)));
+    let Some((lake, dir)) = scratch else {
+        ctx.deregister_table(name)?;
+        let table = MemTable::try_new(schema, vec![batches])?;
+        ctx.register_table(name, Arc::new(table))?;
+        return Ok(());
+    };
+    // A table may be registered again (a later cutoff's status): a new file each time.
+    let path = format!(
+        "{dir}/{name}-{}.parquet",
+        SCRATCH_FILES.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut writer = lake.table_writer(path.clone(), schema.clone());
+    for b in &batches {
+        writer.write(b).await?;
+    }
+    writer.finish_even_if_empty().await?;
+    ctx.deregister_table(name)?;
+    register_parquet(ctx, &lake, name, schema, &[path.as_str()])
+}
+
+/// A table the client holds in memory, as a DataFrame of `ctx` (see [`register_batches`]).
+pub async fn batch_frame(
+    ctx: &SessionContext,
+    name: &str,
+    batch: RecordBatch,
+) -> Result<datafusion::prelude::DataFrame> {
+    register_batch(ctx, name, batch).await?;
+    Ok(ctx.table(name).await?)
+}
+
+static SCRATCH_FILES: AtomicU64 = AtomicU64::new(0);

@@ -40,18 +40,27 @@ const SNAPSHOT_DIR: &str = "_lake";
 /// A handle on the lake root.
 #[derive(Clone, Debug)]
 pub struct Lake {
+    /// The lake root: every path firecredit uses is relative to it.
     store: Arc<dyn ObjectStore>,
     url: String,
+    /// For DataFusion, which resolves absolute URLs: the store that serves `root_url` (the
+    /// bucket for S3; none for local folders, which DataFusion reads itself).
+    registered: Option<(url::Url, Arc<dyn ObjectStore>)>,
 }
 
 impl Lake {
-    /// Opens a lake at a local folder (created if missing) or a `file://` URL.
+    /// Opens a lake at a local folder (created if missing), a `file://` URL, or (cargo feature
+    /// `s3`) an `s3://bucket/prefix` URL configured by the usual `AWS_*` environment variables
+    /// (`AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP=true` for an S3-compatible server).
     pub fn open(location: &str) -> Result<Self> {
+        if let Some(rest) = location.strip_prefix("s3://") {
+            return Self::open_s3(location, rest);
+        }
         let local = location.strip_prefix("file://").unwrap_or(location);
         if location.contains("://") && !location.starts_with("file://") {
             return Err(Error::LakeUrl {
                 url: location.to_string(),
-                message: "only local folders and file:// URLs are supported by this build".into(),
+                message: "a lake is a local folder, a file:// URL or an s3:// URL".into(),
             });
         }
         std::fs::create_dir_all(local).map_err(|source| Error::Io {
@@ -72,7 +81,69 @@ impl Lake {
         Ok(Lake {
             store: Arc::new(store),
             url: format!("file://{}", root.display()),
+            registered: None,
         })
+    }
+
+    #[cfg(feature = "s3")]
+    fn open_s3(location: &str, rest: &str) -> Result<Self> {
+        use object_store::aws::AmazonS3Builder;
+        use object_store::prefix::PrefixStore;
+
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        if bucket.is_empty() {
+            return Err(Error::LakeUrl {
+                url: location.to_string(),
+                message: "the bucket name is missing".into(),
+            });
+        }
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()
+            .map_err(|source| Error::ObjectStore {
+                location: location.to_string(),
+                source,
+            })?;
+        let s3: Arc<dyn ObjectStore> = Arc::new(s3);
+        let bucket_url =
+            url::Url::parse(&format!("s3://{bucket}")).map_err(|e| Error::LakeUrl {
+                url: location.to_string(),
+                message: e.to_string(),
+            })?;
+        let (store, url): (Arc<dyn ObjectStore>, String) = if prefix.is_empty() {
+            (s3.clone(), format!("s3://{bucket}"))
+        } else {
+            (
+                Arc::new(PrefixStore::new(s3.clone(), prefix)),
+                format!("s3://{bucket}/{prefix}"),
+            )
+        };
+        Ok(Lake {
+            store,
+            url,
+            registered: Some((bucket_url, s3)),
+        })
+    }
+
+    #[cfg(not(feature = "s3"))]
+    fn open_s3(location: &str, _rest: &str) -> Result<Self> {
+        Err(Error::LakeUrl {
+            url: location.to_string(),
+            message: "this build has no S3 support; build with `--features s3`".into(),
+        })
+    }
+
+    /// Lets `ctx` read and write the lake's URLs.
+    pub fn register_store(&self, ctx: &datafusion::prelude::SessionContext) {
+        self.register_runtime_store(&ctx.runtime_env());
+    }
+
+    /// [`Lake::register_store`] for a bare runtime (a Ballista executor's).
+    pub fn register_runtime_store(&self, runtime: &datafusion::execution::runtime_env::RuntimeEnv) {
+        if let Some((url, store)) = &self.registered {
+            runtime.register_object_store(url, store.clone());
+        }
     }
 
     pub fn store(&self) -> Arc<dyn ObjectStore> {

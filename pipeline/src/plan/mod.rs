@@ -16,7 +16,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use datafusion::prelude::SessionContext;
 
 use crate::error::Result;
-use crate::lake::catalog::{register_batch, register_files};
+use crate::lake::catalog::{batch_frame, register_batch, register_files};
 use crate::lake::columns;
 use crate::lake::Lake;
 use crate::publish::{Publisher, StageTiming};
@@ -63,18 +63,22 @@ pub async fn run(
 ) -> Result<()> {
     let seed = opts.seed.clone().unwrap_or_else(|| as_of.to_string());
     let p = with_seed(params, &seed);
-    register_batch(ctx, "campaign", opts.campaign.table())?;
-    register_batch(ctx, "plan_factors", draw::factors_table())?;
-    register_batch(ctx, "plan_rates", draw::rates_table())?;
+    register_batch(ctx, "campaign", opts.campaign.table()).await?;
+    register_batch(ctx, "plan_factors", draw::factors_table()).await?;
+    register_batch(ctx, "plan_rates", draw::rates_table()).await?;
     let population = [Step::publish("plan_population", POPULATION_SQL, false)];
     timings.extend(run_steps(ctx, lake, publisher, &p, "plan", &population).await?);
 
     let started = std::time::Instant::now();
     let strata = strata_with_counts(ctx, &p).await?;
     let (path, schema) = publisher
-        .write("plan_strata", ctx.read_batch(strata)?, true)
+        .write(
+            "plan_strata",
+            batch_frame(ctx, "plan_strata_rows", strata).await?,
+            true,
+        )
         .await?;
-    register_files(ctx, lake, "plan_strata", schema, &[path.as_str()])?;
+    register_files(ctx, lake, "plan_strata", schema, &[path.as_str()]).await?;
     timings.push(StageTiming {
         stage: "plan.plan_strata".into(),
         seconds: started.elapsed().as_secs_f64(),
@@ -90,7 +94,7 @@ pub async fn run(
     let cands = read_candidates(&ctx.table("plan_candidates").await?.collect().await?)?;
     let caps = read_caps(&ctx.table("plan_districts").await?.collect().await?)?;
     let assignments = assign::assign(&cands, &|d| caps.get(d).copied().unwrap_or(0));
-    register_batch(ctx, "plan_assignments", assignments_table(&assignments))?;
+    register_batch(ctx, "plan_assignments", assignments_table(&assignments)).await?;
     timings.push(StageTiming {
         stage: "plan.assign".into(),
         seconds: started.elapsed().as_secs_f64(),

@@ -22,9 +22,15 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::lake::Lake;
 
-/// Set to an output name, the process aborts right after writing that output: lets tests prove
-/// that a run killed mid-way leaves the last committed run intact.
+/// Set to an output name, the process kills itself with SIGKILL right after writing that output
+/// (no destructor, no flush: a power cut): lets tests prove that a run killed mid-way leaves
+/// the last committed run intact.
 pub const ABORT_AFTER_ENV: &str = "FIRECREDIT_ABORT_AFTER";
+
+/// Set to a local folder, each published table's executed physical plan, with DataFusion's
+/// per-operator metrics (rows, elapsed compute, spills), is written there as `<name>.txt`: the
+/// profile of the real run, not of a second `EXPLAIN ANALYZE` execution.
+pub const PROFILE_DIR_ENV: &str = "FIRECREDIT_PROFILE_DIR";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Output {
@@ -68,8 +74,15 @@ pub struct Manifest {
     pub inputs: Vec<InputFile>,
     pub rules: Rules,
     pub model_version: Option<String>,
+    /// The query engine that ran the SQL: `local` or `ballista://HOST:PORT`.
+    #[serde(default = "local_engine")]
+    pub engine: String,
     pub outputs: Vec<Output>,
     pub stage_timings: Vec<StageTiming>,
+}
+
+fn local_engine() -> String {
+    "local".into()
 }
 
 impl Manifest {
@@ -138,6 +151,7 @@ pub struct Publisher {
     run_id: String,
     dir: String,
     outputs: Vec<Output>,
+    engine: String,
 }
 
 impl Publisher {
@@ -153,7 +167,14 @@ impl Publisher {
             as_of: as_of.to_string(),
             run_id,
             outputs: Vec::new(),
+            engine: local_engine(),
         }
+    }
+
+    /// Records the engine that runs the SQL in the manifest.
+    pub fn with_engine(mut self, engine: impl Into<String>) -> Self {
+        self.engine = engine.into();
+        self
     }
 
     pub fn path_of(&self, name: &str, format: &str) -> String {
@@ -189,7 +210,9 @@ impl Publisher {
         let ndjson_path = self.path_of(name, "ndjson");
         let mut ndjson =
             with_ndjson.then(|| ndjson_out::NdjsonWriter::new(&self.lake, &ndjson_path));
-        let mut stream = df.execute_stream().await?;
+        let task_ctx = std::sync::Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), task_ctx)?;
         let mut rows = 0u64;
         while let Some(batch) = stream.try_next().await? {
             rows += batch.num_rows() as u64;
@@ -202,6 +225,7 @@ impl Publisher {
             }
         }
         parquet.finish_even_if_empty().await?;
+        write_profile(name, plan.as_ref());
         self.record(name, "parquet", &parquet_path, rows).await?;
         if let Some(c) = csv {
             c.finish().await?;
@@ -212,8 +236,8 @@ impl Publisher {
             self.record(name, "ndjson", &ndjson_path, rows).await?;
         }
         if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == name) {
-            tracing::error!(output = name, "{ABORT_AFTER_ENV} set: aborting as asked");
-            std::process::abort();
+            tracing::error!(output = name, "{ABORT_AFTER_ENV} set: killing this process");
+            kill_self();
         }
         Ok((parquet_path, schema))
     }
@@ -276,6 +300,7 @@ impl Publisher {
             inputs,
             rules,
             model_version,
+            engine: self.engine,
             outputs: self.outputs,
             stage_timings,
         };
@@ -291,6 +316,31 @@ impl Publisher {
             tracing::warn!(error = %e, "could not remove stale run folders; they are unreferenced");
         }
         Ok(manifest)
+    }
+}
+
+fn kill_self() -> ! {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on our own pid with a valid signal number has no memory effects.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort()
+}
+
+/// Writes `plan`'s metrics under [`PROFILE_DIR_ENV`] when it is set. A profile is a diagnostic:
+/// failing to write one is logged, never fatal to the run.
+fn write_profile(name: &str, plan: &dyn datafusion::physical_plan::ExecutionPlan) {
+    let Some(dir) = std::env::var_os(PROFILE_DIR_ENV) else {
+        return;
+    };
+    let text = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan)
+        .indent(true)
+        .to_string();
+    let path = std::path::Path::new(&dir).join(format!("{name}.txt"));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "profile not written");
     }
 }
 

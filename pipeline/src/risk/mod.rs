@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::contract::values::format_date;
 use crate::error::{Error, Result};
-use crate::lake::catalog::register_batch;
+use crate::lake::catalog::{batch_frame, register_batch};
 use crate::lake::Lake;
 use crate::publish::{Publisher, StageTiming};
 use crate::run::{run_steps, Step};
@@ -341,7 +341,7 @@ pub async fn run(
         stage: "risk.unit_status".into(),
         seconds: started.elapsed().as_secs_f64(),
     });
-    register_batch(rc.ctx, "cutoffs", cutoffs_table(rc.as_of))?;
+    register_batch(rc.ctx, "cutoffs", cutoffs_table(rc.as_of)).await?;
     let features = [Step::publish("features", FEATURES_SQL, false)];
     timings.extend(run_steps(rc.ctx, rc.lake, publisher, rc.params, "risk", &features).await?);
     let features_out = publisher
@@ -532,7 +532,7 @@ async fn backtest_levels(
     cut: i32,
 ) -> Result<Vec<i32>> {
     use datafusion::arrow::array::{Float64Array, StringArray};
-    let ctx = SessionContext::new_with_config_rt(rc.ctx.copied_config(), rc.ctx.runtime_env());
+    let ctx = crate::run::sibling(rc.ctx).await?;
     let scores = RecordBatch::try_from_iter(vec![
         (
             "unit_id",
@@ -547,7 +547,7 @@ async fn backtest_levels(
             Arc::new(Float64Array::from(test_p.to_vec())) as _,
         ),
     ])?;
-    register_batch(&ctx, "risk_scores", scores)?;
+    register_batch(&ctx, "risk_scores", scores).await?;
     ctx.register_table("unit_status", rc.ctx.table_provider("unit_status").await?)?;
     let df = ctx
         .sql(&RISK_LEVELS.sql)
@@ -649,7 +649,11 @@ async fn publish_scorecard(
         ("points", Arc::new(Float64Array::from(points)) as _),
     ])?;
     publisher
-        .write("scorecard", ctx.read_batch(batch)?, true)
+        .write(
+            "scorecard",
+            batch_frame(ctx, "scorecard_rows", batch).await?,
+            true,
+        )
         .await?;
     Ok(())
 }

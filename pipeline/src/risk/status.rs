@@ -3,13 +3,11 @@
 //! so the features and the backtest's risk levels see what a run on that day would have
 //! published, computed in one place.
 
-use std::sync::Arc;
-
-use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::RiskContext;
 use crate::error::Result;
+use crate::lake::catalog::register_batches;
 use crate::run::{params, prepare, register_previous, register_view, Step};
 
 pub const UNIT_STATUS_SQL: &str = include_str!("../../../sql/risk/unit_status.sql");
@@ -42,19 +40,14 @@ pub async fn register_unit_status(rc: &RiskContext<'_>, days: &[i32]) -> Result<
             .inner()
             .clone(),
     };
-    rc.ctx.deregister_table("unit_status")?;
-    rc.ctx.register_table(
-        "unit_status",
-        Arc::new(MemTable::try_new(schema, vec![batches])?),
-    )?;
-    Ok(())
+    register_batches(rc.ctx, "unit_status", schema, batches).await
 }
 
 /// A session for an earlier day: same lake snapshot, rules and memory pool, the hazard and
 /// credit steps after the IoT intervals as views bound to that day.
 async fn past_day(rc: &RiskContext<'_>, day: i32) -> Result<SessionContext> {
     let p = params(day, rc.rules, None);
-    let ctx = SessionContext::new_with_config_rt(rc.ctx.copied_config(), rc.ctx.runtime_env());
+    let ctx = crate::run::sibling(rc.ctx).await?;
     prepare(&ctx, rc.lake, rc.snapshot, rc.rules, &p).await?;
     // Intervals are causal (each opened and closed by events in order), so today's, clipped
     // to the day's window, are the day's: no second pass over the IoT events.

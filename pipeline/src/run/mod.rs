@@ -10,10 +10,7 @@ use std::time::Instant;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{ParamValues, ScalarValue};
-use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 
 use crate::contract::rules::RuleSet;
 use crate::contract::values::{format_date, LOCAL_OFFSET_SECONDS};
@@ -21,6 +18,10 @@ use crate::error::{Error, Result};
 use crate::lake::catalog::{register_batch, register_files, register_snapshot};
 use crate::lake::{Lake, Snapshot};
 use crate::publish::{previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming};
+
+pub mod engine;
+
+pub use engine::{default_memory_limit, session, sibling, Engine, EngineOptions};
 
 /// Views every stage may use, registered before the first step.
 const VOIDED_EVENTS_SQL: &str = include_str!("../../../sql/common/voided_events.sql");
@@ -81,17 +82,6 @@ impl Step {
     }
 }
 
-/// Engine settings: DataFusion's memory pool spills to disk beyond `memory_limit`.
-#[derive(Debug, Clone, Default)]
-pub struct EngineOptions {
-    /// Target partitions (default: the machine's cores).
-    pub target_partitions: Option<usize>,
-    /// Bytes of memory for query operators (default: [`default_memory_limit`]).
-    pub memory_limit: Option<usize>,
-    /// Where spill files go (default: the OS temporary folder).
-    pub spill_dir: Option<PathBuf>,
-}
-
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Local date, days since 1970-01-01.
@@ -106,37 +96,6 @@ pub struct RunOptions {
     pub plan: crate::plan::PlanOptions,
     /// The risk-zone report's language.
     pub report: crate::report::ReportOptions,
-}
-
-/// 40 % of physical memory (2 GiB when it cannot be read): leaves room for Parquet writers,
-/// the model fit and the OS cache.
-pub fn default_memory_limit() -> usize {
-    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
-        m.lines()
-            .find(|l| l.starts_with("MemTotal:"))
-            .and_then(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
-    });
-    total_kib.map_or(2 << 30, |k| k * 1024 / 10 * 4)
-}
-
-/// A DataFusion session for the pipeline's SQL, with a spilling memory pool.
-pub fn session(engine: &EngineOptions) -> Result<SessionContext> {
-    let mut config = SessionConfig::new().with_information_schema(false);
-    if let Some(n) = engine.target_partitions {
-        config = config.with_target_partitions(n.max(1));
-    }
-    let limit = engine.memory_limit.unwrap_or_else(default_memory_limit);
-    let disk = match &engine.spill_dir {
-        Some(dir) => DiskManagerMode::Directories(vec![dir.clone()]),
-        None => DiskManagerMode::OsTmpDirectory,
-    };
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
-        .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
-        .build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
-    ctx.register_udf(crate::plan::draw::draw_u_udf());
-    Ok(ctx)
 }
 
 /// UTC microseconds of local midnight at the start of day `day`.
@@ -206,7 +165,7 @@ pub async fn run_steps(
             bar.finish_and_clear();
         }
         // Later steps read the published table, not a re-execution of its query.
-        register_files(ctx, lake, step.name, schema, &[path.as_str()])?;
+        register_files(ctx, lake, step.name, schema, &[path.as_str()]).await?;
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(
             stage,
@@ -249,7 +208,8 @@ pub async fn register_previous(
                 day.into_iter().collect::<Vec<i32>>(),
             )) as _,
         )])?,
-    )?;
+    )
+    .await?;
     match previous.and_then(|m| m.output("unit_scores", "parquet")) {
         Some(out) => {
             let schema = crate::publish::parquet_schema(lake, &out.path).await?;
@@ -259,7 +219,8 @@ pub async fn register_previous(
                 "previous_unit_scores",
                 schema,
                 &[out.path.as_str()],
-            )?;
+            )
+            .await?;
         }
         None => {
             let schema = Arc::new(Schema::new(vec![
@@ -268,7 +229,7 @@ pub async fn register_previous(
                 Field::new("credit_grade", DataType::Utf8, true),
                 Field::new("risk_level", DataType::Int32, true),
             ]));
-            register_batch(ctx, "previous_unit_scores", RecordBatch::new_empty(schema))?;
+            register_batch(ctx, "previous_unit_scores", RecordBatch::new_empty(schema)).await?;
         }
     }
     let name = crate::hazard::PREVIOUS_MAJOR_HAZARD_UNITS;
@@ -278,7 +239,7 @@ pub async fn register_previous(
     {
         Some(out) => {
             let schema = crate::publish::parquet_schema(lake, &out.path).await?;
-            register_files(ctx, lake, name, schema, &[out.path.as_str()])
+            register_files(ctx, lake, name, schema, &[out.path.as_str()]).await
         }
         None => {
             let schema = Arc::new(Schema::new(vec![Field::new(
@@ -286,7 +247,7 @@ pub async fn register_previous(
                 DataType::Utf8,
                 false,
             )]));
-            register_batch(ctx, name, RecordBatch::new_empty(schema))
+            register_batch(ctx, name, RecordBatch::new_empty(schema)).await
         }
     }
 }
@@ -300,9 +261,9 @@ pub async fn prepare(
     rules: &RuleSet,
     params: &ParamValues,
 ) -> Result<()> {
-    register_snapshot(ctx, lake, snapshot)?;
+    register_snapshot(ctx, lake, snapshot).await?;
     for (name, batch) in rules.record_batches() {
-        register_batch(ctx, name, batch)?;
+        register_batch(ctx, name, batch).await?;
     }
     let voided = ctx
         .sql(VOIDED_EVENTS_SQL)
@@ -322,13 +283,13 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         )));
     }
     let as_of = format_date(opts.as_of);
-    let ctx = session(&opts.engine)?;
+    let ctx = session(&opts.engine, lake).await?;
     let params_before_model = params(opts.as_of, &opts.rules, None);
     prepare(&ctx, lake, &snapshot, &opts.rules, &params_before_model).await?;
     let previous = previous_manifest(lake, &as_of).await?;
     register_previous(&ctx, lake, previous.as_ref()).await?;
 
-    let mut publisher = Publisher::new(lake, &as_of);
+    let mut publisher = Publisher::new(lake, &as_of).with_engine(opts.engine.engine.to_string());
     let mut timings = Vec::new();
     // hazard → ledger and points → risk (reads points and hazards at each cutoff) → scores
     // and lists (need all three).
@@ -442,7 +403,7 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         version: opts.rules.version.clone(),
         sha256: opts.rules.sha256.clone(),
     };
-    publisher
+    let manifest = publisher
         .commit(
             snapshot.version,
             inputs,
@@ -450,7 +411,14 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
             Some(artifact.version),
             timings,
         )
-        .await
+        .await?;
+    // The scratch tables of a distributed session are unreferenced once the run is committed.
+    if let Some(scratch) = engine::origin(&ctx).and_then(|o| o.scratch.clone()) {
+        if let Err(e) = lake.delete_prefix(&scratch).await {
+            tracing::warn!(%scratch, error = %e, "could not remove the scratch tables");
+        }
+    }
+    Ok(manifest)
 }
 
 #[cfg(test)]
@@ -471,11 +439,5 @@ mod tests {
         );
         assert_eq!(p["iot_window_end_us"].value, ScalarValue::Int64(Some(end)));
         assert_eq!(p["as_of"].value, ScalarValue::Date32(Some(as_of)));
-    }
-
-    #[test]
-    fn the_default_memory_limit_is_a_share_of_ram() {
-        let limit = default_memory_limit();
-        assert!(limit >= 1 << 30, "{limit}");
     }
 }

@@ -1,0 +1,180 @@
+//! The Ballista engine (feature `ballista`): a real scheduler and two executors, each its own
+//! `firecredit` process on loopback, run `nightly` on the samples; every published table must
+//! equal the local run's.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use firecredit::publish::Manifest;
+
+use super::helpers::*;
+
+const AS_OF: &str = "2026-06-30";
+
+/// Child processes killed when the test ends, pass or fail.
+struct Cluster(Vec<Child>);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A port free at the time of asking.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn spawn(args: &[&str], log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_firecredit"))
+        .args(["--log", "info"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start a cluster process")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Starts `firecredit scheduler` and two `firecredit executor`s; returns them and the engine
+/// URL.
+fn start_cluster(dir: &Path) -> (Cluster, String) {
+    let sched = free_port();
+    let mut cluster = Cluster(vec![spawn(
+        &[
+            "scheduler",
+            "--bind-host",
+            "127.0.0.1",
+            "--external-host",
+            "127.0.0.1",
+            "--port",
+            &sched.to_string(),
+        ],
+        &dir.join("scheduler.log"),
+    )]);
+    wait_for_port(sched, "the scheduler");
+    for i in 0..2 {
+        let (flight, grpc) = (free_port(), free_port());
+        let work = dir.join(format!("executor{i}"));
+        std::fs::create_dir_all(&work).unwrap();
+        cluster.0.push(spawn(
+            &[
+                "executor",
+                "--bind-host",
+                "127.0.0.1",
+                "--port",
+                &flight.to_string(),
+                "--grpc-port",
+                &grpc.to_string(),
+                "--scheduler-host",
+                "127.0.0.1",
+                "--scheduler-port",
+                &sched.to_string(),
+                "--concurrent-tasks",
+                "2",
+                "--work-dir",
+                work.to_str().unwrap(),
+            ],
+            &dir.join(format!("executor{i}.log")),
+        ));
+        wait_for_port(flight, "an executor");
+    }
+    (cluster, format!("ballista://127.0.0.1:{sched}"))
+}
+
+/// Every published file of `m` in `lake`, by name and format: Parquet tables as rows in file
+/// order, everything else as its bytes.
+fn contents(lake: &Path, m: &Manifest) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for o in &m.outputs {
+        let key = format!("{}.{}", o.name, o.format);
+        let value = if o.format == "parquet" {
+            let path = lake.join(&o.path);
+            let file = std::fs::File::open(path).unwrap();
+            let reader =
+                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                    file,
+                )
+                .unwrap();
+            let columns: Vec<String> = reader
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
+            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+            published(lake, m, &o.name, &columns)
+        } else {
+            vec![String::from_utf8_lossy(&std::fs::read(lake.join(&o.path)).unwrap()).into_owned()]
+        };
+        out.push((key, value));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn nightly_on_a_ballista_cluster_publishes_what_the_local_engine_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_cluster, engine) = start_cluster(dir.path());
+
+    let local = dir.path().join("local");
+    let distributed = dir.path().join("distributed");
+    let m_local = nightly_with(&samples("inbox"), &local, AS_OF, None, &[]);
+    let m_dist = nightly_with(
+        &samples("inbox"),
+        &distributed,
+        AS_OF,
+        None,
+        &["--engine", &engine],
+    );
+
+    assert_eq!(m_local.engine, "local");
+    assert_eq!(m_dist.engine, engine);
+    // The executors ran the SQL: the scheduler saw jobs and the executors ran tasks.
+    let sched_log = std::fs::read_to_string(dir.path().join("scheduler.log")).unwrap();
+    assert!(
+        sched_log.contains("Job") || sched_log.contains("job"),
+        "scheduler ran no job:\n{sched_log}"
+    );
+    // Scratch tables are removed after the commit.
+    assert!(
+        !distributed.join("_scratch").exists()
+            || std::fs::read_dir(distributed.join("_scratch"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+
+    let a = contents(&local, &m_local);
+    let b = contents(&distributed, &m_dist);
+    let names = |c: &[(String, Vec<String>)]| c.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b));
+    assert!(a.len() >= 20, "{:?}", names(&a));
+    let mut differ = Vec::new();
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        if x != y {
+            differ.push(name.clone());
+        }
+    }
+    assert!(differ.is_empty(), "differ between engines: {differ:?}");
+    // Same rows as a sanity check on the comparison itself.
+    let scores = a.iter().find(|(k, _)| k == "unit_scores.parquet").unwrap();
+    assert_eq!(scores.1.len(), 1500);
+}
