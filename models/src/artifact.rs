@@ -74,7 +74,8 @@ pub struct Artifact {
     /// Features at this cutoff, labels in the 365 days after it.
     pub training_cutoff: String,
     pub training_rows: usize,
-    /// SHA-256 of the training feature table's content.
+    /// SHA-256 of the training rows (names, unit ids, values, labels): the same whichever
+    /// engine computed the features.
     pub data_sha256: String,
     pub metrics: BTreeMap<String, f64>,
 }

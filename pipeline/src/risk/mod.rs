@@ -60,6 +60,30 @@ pub struct FeatureRows {
     pub data: Dataset,
 }
 
+/// SHA-256 of the training rows: feature names, then per part its unit ids, values (row-major,
+/// little-endian) and labels.
+fn training_data_sha256(parts: &[&FeatureRows]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        for name in &part.data.names {
+            h.update(name.as_bytes());
+            h.update([0]);
+        }
+        for id in &part.unit_ids {
+            h.update(id.as_bytes());
+            h.update([0]);
+        }
+        for v in part.data.x.iter() {
+            h.update(v.to_le_bytes());
+        }
+        if let Some(y) = &part.data.y {
+            h.update(y.iter().map(|l| u8::from(*l)).collect::<Vec<u8>>());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
 /// Reads the open units' rows of each of `cutoffs` from the published feature table, in one
 /// pass.
 pub async fn read_features(
@@ -422,11 +446,10 @@ pub async fn run(
     } = &candidates[chosen];
     let (calibration, test_p, auc) = (*calibration, test_p.clone(), *auc);
 
-    let version = format!(
-        "{kind}-{}-{}",
-        format_date(test_cut),
-        &features_out.sha256[..12]
-    );
+    // The model is named after what it was fitted on, not after the feature file's bytes
+    // (which depend on how the engine batched its output): both engines give one version.
+    let data_sha256 = training_data_sha256(&[&bt_train, &bt_test]);
+    let version = format!("{kind}-{}-{}", format_date(test_cut), &data_sha256[..12]);
     let test_labels = bt_test.data.labels().to_vec();
     let rate = test_labels.iter().filter(|l| **l).count() as f64 / test_labels.len().max(1) as f64;
     let shares = [
@@ -451,7 +474,7 @@ pub async fn run(
         calibration,
         training_cutoff: format_date(test_cut),
         training_rows: bt_test.data.rows(),
-        data_sha256: features_out.sha256.clone(),
+        data_sha256,
         metrics: metric_map,
     };
     publisher.write_json("model", &artifact).await?;
