@@ -41,13 +41,6 @@ fn kill_after(lake: &Path, ms: u64) -> bool {
     false
 }
 
-fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
-    m.outputs
-        .iter()
-        .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
-        .collect()
-}
-
 /// Every committed manifest's outputs exist with their checksums and read back as Parquet;
 /// the latest snapshot opens and every file it names is readable.
 fn assert_consistent(lake_dir: &Path) {

@@ -48,13 +48,6 @@ fn assert_intact(lake: &Path, m: &Manifest) {
     }
 }
 
-fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
-    m.outputs
-        .iter()
-        .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
-        .collect()
-}
-
 #[test]
 fn two_runs_on_the_same_inputs_publish_identical_tables() {
     let tmp = tempfile::tempdir().unwrap();

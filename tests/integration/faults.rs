@@ -88,13 +88,6 @@ fn assert_fails_clearly(out: &std::process::Output, words: &[&str]) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
-    m.outputs
-        .iter()
-        .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
-        .collect()
-}
-
 #[test]
 fn a_full_or_read_only_disk_while_publishing_leaves_the_last_run_intact() {
     let tmp = tempfile::tempdir().unwrap();

@@ -317,3 +317,11 @@ pub fn check_golden(kind: &str, tables: &[&str]) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Each output of a run as (name, format, rows, SHA-256): equal for runs that published the same.
+pub fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
+    m.outputs
+        .iter()
+        .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
+        .collect()
+}
