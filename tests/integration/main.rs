@@ -9,6 +9,7 @@ mod credit;
 mod faults;
 mod hazard;
 mod helpers;
+mod hostile;
 mod ingest;
 mod plan;
 mod report;
