@@ -51,15 +51,7 @@ fn assert_consistent(lake_dir: &Path) {
         }
         let m: Manifest = serde_json::from_slice(&std::fs::read(&path).unwrap())
             .unwrap_or_else(|e| panic!("{day}: manifest unreadable: {e}"));
-        for o in &m.outputs {
-            let file = lake_dir.join(&o.path);
-            assert_eq!(
-                firecredit::ingest::sha256_file(&file).unwrap(),
-                o.sha256,
-                "{}",
-                o.path
-            );
-        }
+        assert_outputs_match(lake_dir, &m);
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

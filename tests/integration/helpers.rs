@@ -150,22 +150,7 @@ pub fn table_lines(lake: &Path, name: &str) -> Vec<String> {
     let Some(b) = table(lake, name) else {
         return vec![];
     };
-    let opts = datafusion::arrow::util::display::FormatOptions::default();
-    let fmts: Vec<_> = b
-        .columns()
-        .iter()
-        .map(|c| {
-            datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &opts).unwrap()
-        })
-        .collect();
-    let mut lines: Vec<String> = (0..b.num_rows())
-        .map(|i| {
-            fmts.iter()
-                .map(|f| f.value(i).to_string())
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
+    let mut lines = batch_lines(&b, None, "|");
     lines.sort();
     lines
 }
@@ -242,21 +227,7 @@ pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Ve
     for batch in reader {
         let batch = batch.unwrap();
         let batch = firecredit::publish::flatten_lists(&batch).unwrap();
-        let opts = FormatOptions::default();
-        let cols: Vec<_> = columns
-            .iter()
-            .map(|c| {
-                ArrayFormatter::try_new(batch.column_by_name(c).unwrap().as_ref(), &opts).unwrap()
-            })
-            .collect();
-        for r in 0..batch.num_rows() {
-            lines.push(
-                cols.iter()
-                    .map(|f| f.value(r).to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-        }
+        lines.extend(batch_lines(&batch, Some(columns), ","));
     }
     lines
 }
@@ -324,4 +295,41 @@ pub fn checksums(m: &Manifest) -> Vec<(String, String, u64, String)> {
         .iter()
         .map(|o| (o.name.clone(), o.format.clone(), o.rows, o.sha256.clone()))
         .collect()
+}
+
+/// The rows of `batch` as text, its `columns` (all when `None`) joined by `sep`.
+pub fn batch_lines(batch: &RecordBatch, columns: Option<&[&str]>, sep: &str) -> Vec<String> {
+    let opts = FormatOptions::default();
+    let arrays: Vec<_> = match columns {
+        Some(names) => names
+            .iter()
+            .map(|c| batch.column_by_name(c).unwrap().clone())
+            .collect(),
+        None => batch.columns().to_vec(),
+    };
+    let fmts: Vec<_> = arrays
+        .iter()
+        .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts).unwrap())
+        .collect();
+    (0..batch.num_rows())
+        .map(|r| {
+            fmts.iter()
+                .map(|f| f.value(r).to_string())
+                .collect::<Vec<_>>()
+                .join(sep)
+        })
+        .collect()
+}
+
+/// Every output of `m` exists in `lake` with the SHA-256 the manifest records.
+pub fn assert_outputs_match(lake: &Path, m: &Manifest) {
+    assert!(!m.outputs.is_empty());
+    for o in &m.outputs {
+        assert_eq!(
+            firecredit::ingest::sha256_file(&lake.join(&o.path)).unwrap(),
+            o.sha256,
+            "{}",
+            o.path
+        );
+    }
 }

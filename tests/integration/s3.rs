@@ -106,26 +106,10 @@ fn rows(lake: &Lake, m: &Manifest, name: &str) -> Vec<String> {
     rt.block_on(async {
         let path = &m.output(name, "parquet").unwrap().path;
         let batches = lake.read_all(path, None).await.unwrap();
-        let opts = datafusion::arrow::util::display::FormatOptions::default();
         let mut out = Vec::new();
         for b in batches {
             let b = firecredit::publish::flatten_lists(&b).unwrap();
-            let f: Vec<_> = b
-                .columns()
-                .iter()
-                .map(|c| {
-                    datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &opts)
-                        .unwrap()
-                })
-                .collect();
-            for r in 0..b.num_rows() {
-                out.push(
-                    f.iter()
-                        .map(|x| x.value(r).to_string())
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                );
-            }
+            out.extend(batch_lines(&b, None, "|"));
         }
         out
     })

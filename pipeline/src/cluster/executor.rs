@@ -32,6 +32,13 @@ pub struct ExecutorOptions {
     pub lake: Option<String>,
 }
 
+/// A function's name and its aliases: the names a plan may call it by.
+fn all_names(name: &str, aliases: &[String]) -> Vec<String> {
+    std::iter::once(name.to_string())
+        .chain(aliases.iter().cloned())
+        .collect()
+}
+
 /// Runs the executor until the process is stopped or its scheduler goes away.
 pub async fn start_executor(opts: ExecutorOptions) -> Result<()> {
     let what = format!("executor {}:{}", opts.bind_host, opts.port);
@@ -42,17 +49,13 @@ pub async fn start_executor(opts: ExecutorOptions) -> Result<()> {
         .into_iter()
         .chain(crate::run::engine::functions())
     {
-        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
-            registry
-                .scalar_functions
-                .insert(name.to_string(), f.clone());
+        for name in all_names(f.name(), f.aliases()) {
+            registry.scalar_functions.insert(name, f.clone());
         }
     }
     for f in ballista_aggregate_functions() {
-        for name in std::iter::once(f.name()).chain(f.aliases().iter().map(String::as_str)) {
-            registry
-                .aggregate_functions
-                .insert(name.to_string(), f.clone());
+        for name in all_names(f.name(), f.aliases()) {
+            registry.aggregate_functions.insert(name, f.clone());
         }
     }
     let lake = opts.lake.as_deref().map(Lake::open).transpose()?;

@@ -92,10 +92,10 @@ pub async fn register_batches(
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
 ) -> Result<()> {
+    ctx.deregister_table(name)?;
     let scratch =
         crate::run::engine::origin(ctx).and_then(|o| Some((o.lake.clone(), o.scratch.clone()?)));
     let Some((lake, dir)) = scratch else {
-        ctx.deregister_table(name)?;
         let table = MemTable::try_new(schema, vec![batches])?;
         ctx.register_table(name, Arc::new(table))?;
         return Ok(());
@@ -110,7 +110,6 @@ pub async fn register_batches(
         writer.write(b).await?;
     }
     writer.finish_even_if_empty().await?;
-    ctx.deregister_table(name)?;
     register_parquet(ctx, &lake, name, schema, &[path.as_str()])
 }
 
