@@ -2,7 +2,8 @@
 //! reform (关于深化消防执法改革的实施意见).
 //!
 //! # Layout
-//! - [`contract`]: the data contract in code: sources, fields, value parsing, USCC, rule tables.
+//! - [`contract`]: the data contract (the `firecredit-contract` crate: sources, fields, value
+//!   parsing, USCC, CSV/NDJSON records, row validation) plus the lake schemas and rule tables.
 //! - [`ingest`]: inbox files (CSV/GBK, NDJSON, Parquet) → validated, de-duplicated Parquet
 //!   tables in the lake, with quarantine and per-file accounting.
 //! - [`lake`]: object-store access, Parquet I/O and the snapshot commit.
@@ -48,5 +49,7 @@ pub mod publish;
 pub mod report;
 pub mod risk;
 pub mod run;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};

@@ -75,11 +75,17 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
         let f = f.unwrap().path();
         std::fs::copy(&f, rules.join(f.file_name().unwrap())).unwrap();
     }
-    let hostile = "x'); DROP TABLE units; -- ../../outside \"q\"";
+    let hostile = "x'); DROP TABLE units; -- ../../outside \"q\" \0 nul";
     let text = std::fs::read_to_string(rules.join("bonuses.csv")).unwrap();
     let text = text.replacen(
         "registered fire engineer on staff (each)",
         &format!("\"{}\"", hostile.replace('"', "\"\"")),
+        1,
+    );
+    // And a megabyte Chinese name.
+    let text = text.replacen(
+        "配备注册消防工程师（每人）",
+        &"消防".repeat(200_000),
         1,
     );
     std::fs::write(rules.join("bonuses.csv"), text).unwrap();
@@ -103,4 +109,177 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
     let out = run(&lake, &["--rules", bad.to_str().unwrap()]);
     assert_rejected(&out, "bonuses");
     assert_eq!(manifest(&lake, AS_OF), m, "the committed run is unchanged");
+
+    // A folder missing a table, a table that is not text, a folder that does not exist.
+    std::fs::remove_file(bad.join("classes.csv")).unwrap();
+    assert_rejected(
+        &run(&lake, &["--rules", bad.to_str().unwrap()]),
+        "classes.csv",
+    );
+    std::fs::write(bad.join("classes.csv"), b"class,window_days\n\xff\xfe\x00\n").unwrap();
+    assert_rejected(
+        &run(&lake, &["--rules", bad.to_str().unwrap()]),
+        "not UTF-8",
+    );
+    let missing = tmp.path().join("no-such-rules");
+    assert_rejected(
+        &run(&lake, &["--rules", missing.to_str().unwrap()]),
+        "missing from",
+    );
+    assert_eq!(manifest(&lake, AS_OF), m, "the committed run is unchanged");
+}
+
+/// Copies the sample inbox into `dir/inbox` and adds `files` (relative path → bytes).
+fn sample_inbox_with(dir: &Path, files: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
+    let root = dir.join("inbox");
+    for rel in listing(&samples("inbox")) {
+        let to = root.join(&rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(samples("inbox").join(&rel), to).unwrap();
+    }
+    for (rel, bytes) in files {
+        std::fs::write(root.join(rel), bytes).unwrap();
+    }
+    root
+}
+
+#[test]
+fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
+    const SQL_ID: &str = "X'); DROP TABLE units; --";
+    const PATH_ID: &str = "../../../outside/escape";
+    const NUL_ID: &str = "U\0NUL";
+    const NEWLINE_ID: &str = "U\nNEWLINE";
+    const MEGA_ID: &str = "U-MEGA";
+    let mega_name = "火".repeat(400_000); // 1.2 MB of UTF-8
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let unit_row = |id: &str, name: &str, grid: &str, use_type: &str| {
+        format!(
+            "{},{},440106,{},{use_type},true,open\n",
+            quote(id),
+            quote(name),
+            quote(grid)
+        )
+    };
+    let mut units = "unit_id,name,district_code,grid_id,use_type,key_unit,status\n".to_string();
+    units += &unit_row(
+        SQL_ID,
+        "\"quoted\" name, with comma",
+        "../../outside",
+        "hotel",
+    );
+    units += &unit_row(PATH_ID, "a\0b", "G/../../x", "retail");
+    units += &unit_row(NUL_ID, "nul id", "440106-G000", "retail");
+    units += &unit_row(NEWLINE_ID, "line\nbreak", "440106-G000", "retail");
+    units += &unit_row(MEGA_ID, &mega_name, "440106-G000", "office");
+    // A megabyte value where an enum belongs: quarantined as bad_enum, raw row kept.
+    units += &unit_row("U-MEGA-ENUM", "x", "440106-G000", &"x".repeat(1 << 20));
+
+    // One serious violation (V103, 100 points) for each hostile id, as NDJSON with JSON escapes.
+    let violations: String = [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            serde_json::json!({
+                "violation_id": format!("HV{i}'; DELETE FROM violations; --"),
+                "inspection_id": "../../inspections",
+                "unit_id": id,
+                "code": "V103",
+                "found_on": "2026-03-01",
+            })
+            .to_string()
+                + "\n"
+        })
+        .collect();
+    // An objection whose ref_id is SQL voids nothing.
+    let actions = serde_json::json!({
+        "action_id": "A'--", "unit_id": SQL_ID, "kind": "objection_upheld",
+        "ref_id": "x' OR '1'='1", "effective_on": "2026-04-01",
+    })
+    .to_string()
+        + "\n";
+
+    let tmp = tempfile::tempdir().unwrap();
+    let inbox = sample_inbox_with(
+        tmp.path(),
+        &[
+            ("units/hostile.csv", units.into_bytes()),
+            ("violations/hostile.ndjson", violations.into_bytes()),
+            ("credit_actions/hostile.ndjson", actions.into_bytes()),
+        ],
+    );
+    let lake = tmp.path().join("lake");
+    let m = nightly(&inbox, &lake, AS_OF, None);
+
+    // Every file written is in the lake (or the inbox the test made).
+    for path in listing(tmp.path()) {
+        assert!(
+            path.starts_with("lake/") || path.starts_with("inbox/"),
+            "written outside the lake: {path}"
+        );
+    }
+
+    // The ids are stored and published verbatim, and scored like any unit: 1000 − 100.
+    let scores = published(&lake, &m, "unit_scores", &["unit_id", "credit_points"]);
+    let units = table(&lake, "units").unwrap();
+    let stored_ids = strings(&units, "unit_id");
+    for id in [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID] {
+        assert!(
+            stored_ids.contains(&Some(id.to_string())),
+            "{id:?} not stored"
+        );
+        let line = batch_lines(
+            &datafusion::arrow::record_batch::RecordBatch::try_from_iter(vec![(
+                "unit_id",
+                std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![id])) as _,
+            )])
+            .unwrap(),
+            None,
+            ",",
+        )[0]
+        .clone();
+        assert!(
+            scores.contains(&format!("{line},900")),
+            "{id:?} should publish 900 points"
+        );
+    }
+    let names = strings(&units, "name");
+    assert!(
+        names.contains(&Some(mega_name.clone())),
+        "megabyte name kept whole"
+    );
+    assert!(
+        names.contains(&Some("a\0b".to_string())),
+        "NUL kept as data"
+    );
+
+    // The megabyte enum is quarantined with its reason and the whole raw row.
+    let q = table(&lake, "quarantine").unwrap();
+    let (files, reasons, raws) = (
+        strings(&q, "file"),
+        strings(&q, "reason"),
+        strings(&q, "raw"),
+    );
+    let hit = (0..q.num_rows())
+        .find(|&i| files[i].as_deref() == Some("units/hostile.csv"))
+        .expect("the megabyte enum row is quarantined");
+    assert_eq!(reasons[hit].as_deref(), Some("bad_enum"));
+    assert!(raws[hit].as_ref().unwrap().len() > 1 << 20);
+    assert_eq!(
+        (0..q.num_rows())
+            .filter(|&i| files[i].as_deref().is_some_and(|f| f.contains("hostile")))
+            .count(),
+        1,
+        "only that row is quarantined"
+    );
+
+    // The published CSV quotes what needs quoting: read back, the ids are intact.
+    let csv_path = lake.join(&m.output("unit_scores", "csv").unwrap().path);
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let ids: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap().get(0).unwrap().to_string())
+        .collect();
+    for id in [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID] {
+        assert!(ids.iter().any(|x| x == id), "{id:?} in the CSV");
+    }
 }

@@ -84,11 +84,7 @@ fn feature_lines(lake: &Path, cutoff: i32) -> Vec<String> {
             .await
             .unwrap();
         let rules = firecredit::contract::rules::RuleSet::defaults();
-        for (name, batch) in rules.record_batches() {
-            firecredit::lake::catalog::register_batch(&ctx, name, batch)
-                .await
-                .unwrap();
-        }
+        firecredit::run::register_rules(&ctx, &rules).await.unwrap();
         let as_of = parse_date(AS_OF).unwrap();
         let params = firecredit::run::params(as_of, &rules, None);
         let intervals = ctx

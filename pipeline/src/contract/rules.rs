@@ -12,6 +12,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::contract::validate::CodeBook;
 use crate::error::{Error, Result};
 
 pub const DEFAULT_VERSION: &str = "gd-2026.1";
@@ -102,9 +103,21 @@ impl RuleSet {
         let mut texts = Vec::new();
         for (name, _) in TABLES {
             let path = dir.join(name);
-            let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                path: path.display().to_string(),
-                source,
+            // A table missing from `--rules` is the operator's mistake (exit 2), not an I/O
+            // failure; other read errors stay I/O errors.
+            let text = std::fs::read_to_string(&path).map_err(|source| match source.kind() {
+                std::io::ErrorKind::NotFound => Error::Rules {
+                    table: name.to_string(),
+                    message: format!("missing from {}", dir.display()),
+                },
+                std::io::ErrorKind::InvalidData => Error::Rules {
+                    table: name.to_string(),
+                    message: "not UTF-8 text".into(),
+                },
+                _ => Error::Io {
+                    path: path.display().to_string(),
+                    source,
+                },
             })?;
             texts.push((name.to_string(), text));
         }
@@ -206,14 +219,6 @@ impl RuleSet {
     }
 
     /// Violation codes a provider may send (all but the pipeline's own).
-    pub fn is_provider_violation_code(&self, code: &str) -> bool {
-        !PIPELINE_CODES.contains(&code) && self.violations.iter().any(|v| v.code == code)
-    }
-
-    pub fn is_bonus_code(&self, code: &str) -> bool {
-        self.bonuses.iter().any(|b| b.code == code)
-    }
-
     /// The four tables as Arrow batches, named as the SQL stages use them.
     pub fn record_batches(&self) -> Vec<(&'static str, RecordBatch)> {
         fn strs<T>(rows: &[T], f: impl Fn(&T) -> Option<&str>) -> ArrayRef {
@@ -286,6 +291,16 @@ fn read_table<T: for<'de> Deserialize<'de>>((name, text): &(String, String)) -> 
             table: name.clone(),
             message: e.to_string(),
         })
+}
+
+impl CodeBook for RuleSet {
+    fn is_provider_violation_code(&self, code: &str) -> bool {
+        !PIPELINE_CODES.contains(&code) && self.violations.iter().any(|v| v.code == code)
+    }
+
+    fn is_bonus_code(&self, code: &str) -> bool {
+        self.bonuses.iter().any(|b| b.code == code)
+    }
 }
 
 #[cfg(test)]

@@ -78,9 +78,7 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
         let schema = crate::publish::parquet_schema(lake, &out.path).await?;
         register_files(&ctx, lake, table, schema, &[out.path.as_str()]).await?;
     }
-    for (name, batch) in rules.record_batches() {
-        register_batch(&ctx, name, batch).await?;
-    }
+    crate::run::register_rules(&ctx, rules).await?;
     let params = RecordBatch::try_from_iter(vec![(
         "unit_id",
         std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![unit])) as _,

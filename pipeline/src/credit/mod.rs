@@ -24,3 +24,6 @@ pub const SCORES: [Step; 3] = [
     Step::publish("reward_list", REWARD_LIST_SQL, true),
     Step::publish("discipline_list", DISCIPLINE_LIST_SQL, true),
 ];
+
+#[cfg(test)]
+mod properties;

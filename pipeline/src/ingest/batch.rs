@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::contract::values::Value;
-use crate::contract::{Kind, Source};
+use crate::contract::{Kind, LakeSchema, Source};
 
 enum Column {
     Str(StringBuilder),

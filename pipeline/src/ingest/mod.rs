@@ -15,7 +15,6 @@ pub mod batch;
 pub mod read;
 mod resolve;
 mod stage;
-pub mod validate;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +27,7 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use crate::contract::rules::RuleSet;
+use crate::contract::validate::Validator;
 use crate::contract::{Reason, Source};
 use crate::error::{Error, Result};
 use crate::lake::{DataFile, IngestedFile, Lake, Snapshot};
@@ -490,9 +490,9 @@ async fn release(
             let Some(fields) = stage::fields_from_json(source, &row.fields) else {
                 continue;
             };
-            let v = validate::Validator {
+            let v = Validator {
                 source,
-                rules,
+                codes: rules,
                 units: registry,
             };
             if let Ok(values) = v.validate(&fields, None) {

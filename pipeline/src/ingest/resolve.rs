@@ -21,7 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::batch::{QuarantineRow, RowBatchBuilder};
 use super::stage::{month_of, StagedFile};
 use crate::contract::values::Value;
-use crate::contract::Source;
+use crate::contract::{LakeSchema, Source};
 use crate::error::{Error, Result};
 use crate::lake::{DataFile, Lake, Snapshot};
 

@@ -9,11 +9,11 @@ use tokio::runtime::Handle;
 
 use super::batch::{self, QualityRow, QuarantineRow, RowBatchBuilder};
 use super::read::{self, RawRow, ReadError};
-use super::validate::Validator;
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
+use crate::contract::validate::Validator;
 use crate::contract::values::{local_day, Value};
-use crate::contract::Source;
+use crate::contract::{LakeSchema, Source};
 use crate::error::Result;
 use crate::lake::{Lake, TableWriter};
 
@@ -235,7 +235,7 @@ pub fn stage_file(
     quality.format = format.name().into();
     let validator = Validator {
         source,
-        rules: &ctx.rules,
+        codes: ctx.rules.as_ref(),
         units: registry,
     };
     let mut sink = Sink::new(ctx, handle, source, order);
@@ -287,7 +287,7 @@ pub fn stage_file(
             quality.message = Some(message);
             staged.quality = quality;
         }
-        Err(ReadError::Lake(e)) => return Err(e),
+        Err(ReadError::Sink(e)) => return Err(e),
     }
     Ok(staged)
 }

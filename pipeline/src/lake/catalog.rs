@@ -14,7 +14,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 
 use super::{Lake, Snapshot};
-use crate::contract::Source;
+use crate::contract::{LakeSchema, Source};
 use crate::error::Result;
 use crate::ingest::batch::{quality_schema, quarantine_schema};
 use crate::ingest::{QUALITY, QUARANTINE};

@@ -213,3 +213,6 @@ fn assignments_table(a: &[assign::Assignment]) -> RecordBatch {
     ])
     .expect("assignments batch")
 }
+
+#[cfg(test)]
+mod properties;

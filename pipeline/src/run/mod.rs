@@ -262,9 +262,21 @@ pub async fn prepare(
     params: &ParamValues,
 ) -> Result<()> {
     register_snapshot(ctx, lake, snapshot).await?;
+    register_rules(ctx, rules).await?;
+    register_common_views(ctx, params).await
+}
+
+/// Registers the four rule tables under the names the SQL uses (`rule_violations`, …).
+pub async fn register_rules(ctx: &SessionContext, rules: &RuleSet) -> Result<()> {
     for (name, batch) in rules.record_batches() {
         register_batch(ctx, name, batch).await?;
     }
+    Ok(())
+}
+
+/// Registers the views every stage may use (`voided_events`), bound to the day of `params`;
+/// the source tables must be registered first.
+pub async fn register_common_views(ctx: &SessionContext, params: &ParamValues) -> Result<()> {
     let voided = ctx
         .sql(VOIDED_EVENTS_SQL)
         .await?

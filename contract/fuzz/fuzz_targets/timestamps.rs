@@ -1,0 +1,4 @@
+#![no_main]
+//! See `firecredit_contract::probes::timestamp_text` for the invariants checked.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| firecredit_contract::probes::timestamp_text(data));
