@@ -60,6 +60,18 @@ pub async fn register_sources(ctx: &SessionContext, tables: &[(Source, Vec<Row>)
     }
 }
 
+/// `columns` of the registered table `name`, all rows.
+pub async fn collect(ctx: &SessionContext, name: &str, columns: &[&str]) -> Vec<RecordBatch> {
+    ctx.table(name)
+        .await
+        .expect("registered table")
+        .select_columns(columns)
+        .expect("columns")
+        .collect()
+        .await
+        .expect("collect")
+}
+
 /// A multi-thread-free runtime for one test case.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -218,7 +218,6 @@ impl RuleSet {
         Ok(())
     }
 
-    /// Violation codes a provider may send (all but the pipeline's own).
     /// The four tables as Arrow batches, named as the SQL stages use them.
     pub fn record_batches(&self) -> Vec<(&'static str, RecordBatch)> {
         fn strs<T>(rows: &[T], f: impl Fn(&T) -> Option<&str>) -> ArrayRef {

@@ -13,7 +13,7 @@ use crate::contract::rules::RuleSet;
 use crate::contract::validate::CodeBook;
 use crate::contract::values::{parse_date, Value};
 use crate::contract::Source;
-use crate::testing::{register_sources, runtime, session, Row};
+use crate::testing::{collect, register_sources, runtime, session, Row};
 
 const AS_OF: &str = "2026-06-30";
 const UNITS: usize = 4;
@@ -306,13 +306,7 @@ async fn points(history: &History) -> BTreeMap<String, i64> {
             .await
             .unwrap();
     }
-    let batches = ctx
-        .sql("SELECT unit_id, credit_points FROM credit_points")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let batches = collect(&ctx, "credit_points", &["unit_id", "credit_points"]).await;
     let mut out = BTreeMap::new();
     for b in &batches {
         let ids = b.column(0).as_string::<i32>();
@@ -445,31 +439,43 @@ fn each_change_has_its_exact_effect() {
     let p = |h: &History| points_now(h)["U0"];
     // The second V103 within 365 days of the first is doubled: 1000 − 100 − 200.
     assert_eq!(p(&base), 700);
-    // Voiding the first removes it and the doubling of the second: 1000 − 100.
-    let void_first = Change::Void {
-        target: 0,
-        days_before: 0,
-    };
-    assert_eq!(p(&void_first.apply(&base)), 900);
-    // A bonus of B01 (+20) known at as_of.
-    let bonus = Change::Bonus {
-        unit: 0,
-        code: 0,
-        days_before: 10,
-    };
-    assert_eq!(p(&bonus.apply(&base)), 720);
-    // A repair of the first, 380 days after it (past the 365-day minimum): 1000 − 200.
-    let repair = Change::Repair {
-        target: 0,
-        days_before: 20,
-    };
-    assert_eq!(p(&repair.apply(&base)), 800);
-    // A repair of the second, too early: no effect.
-    let early = Change::Repair {
-        target: 1,
-        days_before: 20,
-    };
-    assert_eq!(p(&early.apply(&base)), 700);
+    for (change, expected, why) in [
+        (
+            Change::Void {
+                target: 0,
+                days_before: 0,
+            },
+            900,
+            "voiding the first removes it and the doubling of the second: 1000 − 100",
+        ),
+        (
+            Change::Bonus {
+                unit: 0,
+                code: 0,
+                days_before: 10,
+            },
+            720,
+            "a bonus of B01 (+20) known at as_of",
+        ),
+        (
+            Change::Repair {
+                target: 0,
+                days_before: 20,
+            },
+            800,
+            "a repair of the first 380 days after it (past the 365-day minimum): 1000 − 200",
+        ),
+        (
+            Change::Repair {
+                target: 1,
+                days_before: 20,
+            },
+            700,
+            "a repair of the second, too early: no effect",
+        ),
+    ] {
+        assert_eq!(p(&change.apply(&base)), expected, "{why}");
+    }
     // Twelve serious violations would go below zero: clamped.
     let many = History {
         violations: (0..12).map(|i| v103(10 + i)).collect(),

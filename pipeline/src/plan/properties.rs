@@ -17,7 +17,7 @@ use crate::contract::Source;
 use crate::lake::catalog::register_batch;
 use crate::lake::columns;
 use crate::publish::Publisher;
-use crate::testing::{register_sources, runtime, session, Row};
+use crate::testing::{collect, register_sources, runtime, session, Row};
 
 const AS_OF: &str = "2026-06-30";
 const DISTRICTS: [&str; 2] = ["440103", "440104"];
@@ -312,13 +312,8 @@ async fn plan(registry: &Registry) -> Vec<PlanRow> {
     )
     .await
     .unwrap();
-    let batches = ctx
-        .sql("SELECT unit_id, status, inspector_1, inspector_2 FROM inspection_plan")
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    let wanted = ["unit_id", "status", "inspector_1", "inspector_2"];
+    let batches = collect(&ctx, "inspection_plan", &wanted).await;
     let mut rows = Vec::new();
     for b in &batches {
         let ids = columns::text(b, "unit_id").unwrap();
