@@ -83,11 +83,7 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
         1,
     );
     // And a megabyte Chinese name.
-    let text = text.replacen(
-        "配备注册消防工程师（每人）",
-        &"消防".repeat(200_000),
-        1,
-    );
+    let text = text.replacen("配备注册消防工程师（每人）", &"消防".repeat(200_000), 1);
     std::fs::write(rules.join("bonuses.csv"), text).unwrap();
     let out = run(&lake, &["--rules", rules.to_str().unwrap()]);
     assert_ok(&out);
@@ -116,7 +112,11 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
         &run(&lake, &["--rules", bad.to_str().unwrap()]),
         "classes.csv",
     );
-    std::fs::write(bad.join("classes.csv"), b"class,window_days\n\xff\xfe\x00\n").unwrap();
+    std::fs::write(
+        bad.join("classes.csv"),
+        b"class,window_days\n\xff\xfe\x00\n",
+    )
+    .unwrap();
     assert_rejected(
         &run(&lake, &["--rules", bad.to_str().unwrap()]),
         "not UTF-8",
@@ -217,6 +217,9 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
             "written outside the lake: {path}"
         );
     }
+
+    // No SQL ran: every sample unit and the five hostile ones are scored.
+    assert_eq!(m.output("unit_scores", "parquet").unwrap().rows, 1505);
 
     // The ids are stored and published verbatim, and scored like any unit: 1000 − 100.
     let scores = published(&lake, &m, "unit_scores", &["unit_id", "credit_points"]);
