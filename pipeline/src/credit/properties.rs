@@ -43,7 +43,8 @@ struct Fire {
     hour: i64,
 }
 
-/// A credit action; `target` picks a violation or fire (modulo their count).
+/// A credit action; `target` picks a violation or fire (modulo their count). The property
+/// adds one of these to a history: each may only help the unit it touches.
 #[derive(Debug, Clone)]
 enum Action {
     Bonus {
@@ -334,72 +335,12 @@ fn never_lower(before: &BTreeMap<String, i64>, after: &BTreeMap<String, i64>) {
     }
 }
 
-/// A change that may only help the units it touches.
-#[derive(Debug, Clone)]
-enum Change {
-    Void {
-        target: usize,
-        days_before: i32,
-    },
-    Bonus {
-        unit: usize,
-        code: usize,
-        days_before: i32,
-    },
-    Repair {
-        target: usize,
-        days_before: i32,
-    },
-}
-
-fn change() -> impl Strategy<Value = Change> {
-    prop_oneof![
-        (any::<usize>(), -20..500i32).prop_map(|(target, days_before)| Change::Void {
-            target,
-            days_before
-        }),
-        (0..UNITS, 0..64usize, -20..900i32).prop_map(|(unit, code, days_before)| {
-            Change::Bonus {
-                unit,
-                code,
-                days_before,
-            }
-        }),
-        (any::<usize>(), -20..900i32).prop_map(|(target, days_before)| Change::Repair {
-            target,
-            days_before
-        }),
-    ]
-}
-
-impl Change {
-    fn apply(&self, history: &History) -> History {
-        let mut h = history.clone();
-        h.actions.push(match *self {
-            Change::Void {
-                target,
-                days_before,
-            } => Action::Objection {
-                target,
-                days_before,
-            },
-            Change::Bonus {
-                unit,
-                code,
-                days_before,
-            } => Action::Bonus {
-                unit,
-                code,
-                days_before,
-            },
-            Change::Repair {
-                target,
-                days_before,
-            } => Action::Repair {
-                target,
-                days_before,
-            },
-        });
+impl History {
+    /// The history with one more credit action: a void (objection), a bonus or a repair, each
+    /// of which may only help the unit it touches.
+    fn with(&self, change: &Action) -> History {
+        let mut h = self.clone();
+        h.actions.push(change.clone());
         h
     }
 }
@@ -410,10 +351,10 @@ proptest! {
     #[test]
     fn points_stay_in_range_and_a_void_bonus_or_repair_never_lowers_them(
         history in history(),
-        change in change(),
+        change in action(),
     ) {
         let before = points_now(&history);
-        let after = points_now(&change.apply(&history));
+        let after = points_now(&history.with(&change));
         never_lower(&before, &after);
     }
 }
@@ -441,7 +382,7 @@ fn each_change_has_its_exact_effect() {
     assert_eq!(p(&base), 700);
     for (change, expected, why) in [
         (
-            Change::Void {
+            Action::Objection {
                 target: 0,
                 days_before: 0,
             },
@@ -449,7 +390,7 @@ fn each_change_has_its_exact_effect() {
             "voiding the first removes it and the doubling of the second: 1000 − 100",
         ),
         (
-            Change::Bonus {
+            Action::Bonus {
                 unit: 0,
                 code: 0,
                 days_before: 10,
@@ -458,7 +399,7 @@ fn each_change_has_its_exact_effect() {
             "a bonus of B01 (+20) known at as_of",
         ),
         (
-            Change::Repair {
+            Action::Repair {
                 target: 0,
                 days_before: 20,
             },
@@ -466,7 +407,7 @@ fn each_change_has_its_exact_effect() {
             "a repair of the first 380 days after it (past the 365-day minimum): 1000 − 200",
         ),
         (
-            Change::Repair {
+            Action::Repair {
                 target: 1,
                 days_before: 20,
             },
@@ -474,7 +415,7 @@ fn each_change_has_its_exact_effect() {
             "a repair of the second, too early: no effect",
         ),
     ] {
-        assert_eq!(p(&change.apply(&base)), expected, "{why}");
+        assert_eq!(p(&base.with(&change)), expected, "{why}");
     }
     // Twelve serious violations would go below zero: clamped.
     let many = History {
