@@ -70,11 +70,7 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
     // name verbatim in the ledger's explanation source (the rule table itself is registered
     // as a table, never pasted into SQL).
     let rules = tmp.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    for f in std::fs::read_dir(&shipped).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, rules.join(f.file_name().unwrap())).unwrap();
-    }
+    copy_tree(&shipped, &rules);
     let hostile = "x'); DROP TABLE units; -- ../../outside \"q\" \0 nul";
     let text = std::fs::read_to_string(rules.join("bonuses.csv")).unwrap();
     let text = text.replacen(
@@ -94,11 +90,7 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
 
     // A points value that is SQL is rejected with the table and the problem named.
     let bad = tmp.path().join("bad-rules");
-    std::fs::create_dir_all(&bad).unwrap();
-    for f in std::fs::read_dir(&shipped).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, bad.join(f.file_name().unwrap())).unwrap();
-    }
+    copy_tree(&shipped, &bad);
     let text = std::fs::read_to_string(bad.join("bonuses.csv")).unwrap();
     let text = text.replacen("B01,20,", "B01,20 OR 1=1,", 1);
     std::fs::write(bad.join("bonuses.csv"), text).unwrap();
@@ -129,14 +121,19 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
     assert_eq!(manifest(&lake, AS_OF), m, "the committed run is unchanged");
 }
 
+/// Copies every file under `from` to the same place under `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    for rel in listing(from) {
+        let dest = to.join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dest).unwrap();
+    }
+}
+
 /// Copies the sample inbox into `dir/inbox` and adds `files` (relative path → bytes).
 fn sample_inbox_with(dir: &Path, files: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
     let root = dir.join("inbox");
-    for rel in listing(&samples("inbox")) {
-        let to = root.join(&rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(samples("inbox").join(&rel), to).unwrap();
-    }
+    copy_tree(&samples("inbox"), &root);
     for (rel, bytes) in files {
         std::fs::write(root.join(rel), bytes).unwrap();
     }
@@ -150,6 +147,7 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     const NUL_ID: &str = "U\0NUL";
     const NEWLINE_ID: &str = "U\nNEWLINE";
     const MEGA_ID: &str = "U-MEGA";
+    const HOSTILE_IDS: [&str; 5] = [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID];
     let mega_name = "火".repeat(400_000); // 1.2 MB of UTF-8
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let unit_row = |id: &str, name: &str, grid: &str, use_type: &str| {
@@ -175,7 +173,7 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     units += &unit_row("U-MEGA-ENUM", "x", "440106-G000", &"x".repeat(1 << 20));
 
     // One serious violation (V103, 100 points) for each hostile id, as NDJSON with JSON escapes.
-    let violations: String = [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID]
+    let violations: String = HOSTILE_IDS
         .iter()
         .enumerate()
         .map(|(i, id)| {
@@ -221,28 +219,35 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     // No SQL ran: every sample unit and the five hostile ones are scored.
     assert_eq!(m.output("unit_scores", "parquet").unwrap().rows, 1505);
 
-    // The ids are stored and published verbatim, and scored like any unit: 1000 − 100.
-    let scores = published(&lake, &m, "unit_scores", &["unit_id", "credit_points"]);
+    // The ids are stored and published verbatim, scored like any unit (1000 − 100); the CSV
+    // quotes what needs quoting, so read back it gives every id intact.
+    let scores = published(&lake, &m, "unit_scores", &["credit_points", "unit_id"]);
     let units = table(&lake, "units").unwrap();
     let stored_ids = strings(&units, "unit_id");
-    for id in [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID] {
+    let csv_path = lake.join(&m.output("unit_scores", "csv").unwrap().path);
+    let mut reader = csv::Reader::from_path(csv_path).unwrap();
+    let points_at = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "credit_points")
+        .unwrap();
+    let points: std::collections::HashMap<String, String> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[points_at].to_string())
+        })
+        .collect();
+    for id in HOSTILE_IDS {
         assert!(
             stored_ids.contains(&Some(id.to_string())),
             "{id:?} not stored"
         );
-        let line = batch_lines(
-            &datafusion::arrow::record_batch::RecordBatch::try_from_iter(vec![(
-                "unit_id",
-                std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![id])) as _,
-            )])
-            .unwrap(),
-            None,
-            ",",
-        )[0]
-        .clone();
+        assert_eq!(points.get(id).map(String::as_str), Some("900"), "{id:?}");
         assert!(
-            scores.contains(&format!("{line},900")),
-            "{id:?} should publish 900 points"
+            scores.contains(&format!("900,{id}")),
+            "{id:?}: 900 points in the Parquet"
         );
     }
     let names = strings(&units, "name");
@@ -274,15 +279,4 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
         1,
         "only that row is quarantined"
     );
-
-    // The published CSV quotes what needs quoting: read back, the ids are intact.
-    let csv_path = lake.join(&m.output("unit_scores", "csv").unwrap().path);
-    let mut reader = csv::Reader::from_path(csv_path).unwrap();
-    let ids: Vec<String> = reader
-        .records()
-        .map(|r| r.unwrap().get(0).unwrap().to_string())
-        .collect();
-    for id in [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID] {
-        assert!(ids.iter().any(|x| x == id), "{id:?} in the CSV");
-    }
 }
