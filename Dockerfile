@@ -9,8 +9,11 @@ FROM rust:1.95-slim-bookworm AS build
 ARG FEATURES="s3 ballista"
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# Every workspace member (Cargo.toml `members`) and what their sources include.
+COPY contract contract
 COPY pipeline pipeline
 COPY models models
+COPY generate generate
 COPY sql sql
 COPY tests tests
 COPY benches benches

@@ -9,14 +9,17 @@ Usage: duckdb_stages.py FIRECREDIT LAKE AS_OF [--threads 2] [--memory-limit 6G]
 2. Runs the same SQL files in DuckDB, each step as `COPY (<sql>) TO '<step>.parquet'` read
    back as a view by the steps after it, like firecredit does, with the same thread count.
 3. Prints both times and the ratio per stage: the hazard steps (IoT intervals included), the
-   credit ledger, the credit status at the two past cutoffs (`risk.unit_status`) and the
+   credit ledger, the credit status at the two past cutoffs (`status.unit_status`) and the
    features.
 
-The SQL is translated mechanically for DuckDB's dialect only: parameters become literals;
-day numbers (`CAST(date AS INT)`, `CAST(int AS DATE)`) become date arithmetic; `CAST(ts AS
-BIGINT)` becomes `epoch_us(ts)`; integer division is `//`; `make_array` is `list_value`.
+The SQL is translated mechanically for DuckDB's dialect only: parameters become literals
+(every row of `sql/rules/parameters.csv` as written, decimals staying exact); day numbers
+(`CAST(date AS INT)`, `CAST(int AS DATE)`) become date arithmetic; `CAST(ts AS BIGINT)` becomes
+`epoch_us(ts)`; `local_day(x)` becomes the date at UTC+8; integer division is `//`;
+`make_array` is `list_value`.
 """
 import argparse
+import csv
 import datetime as dt
 import json
 import re
@@ -101,12 +104,34 @@ def strip_comment(line):
     return line
 
 
+class Literal(str):
+    """A parameter written into SQL as it is (a number of parameters.csv)."""
+
+
+def local_days(sql):
+    """`local_day(x)`: the local (UTC+8) date of a timestamp, or of UTC microseconds."""
+    out, i = [], 0
+    while (j := sql.find("local_day(", i)) >= 0:
+        k = matching(sql, j + len("local_day"))
+        arg = sql[j + len("local_day("):k]
+        ts = f"make_timestamp({arg})" if arg.strip().endswith("_us") else f"CAST({arg} AS TIMESTAMP)"
+        out.append(sql[i:j] + f"CAST({ts} + INTERVAL 8 HOUR AS DATE)")
+        i = k + 1
+    return "".join(out) + sql[i:]
+
+
 def translate(sql, params):
     sql = "\n".join(strip_comment(line) for line in sql.splitlines())
     for k in sorted(params, key=len, reverse=True):
         v = params[k]
-        lit = f"DATE '{v}'" if isinstance(v, dt.date) else (f"'{v}'" if isinstance(v, str) else str(v))
+        if isinstance(v, dt.date):
+            lit = f"DATE '{v}'"
+        elif isinstance(v, Literal) or not isinstance(v, str):
+            lit = str(v)
+        else:
+            lit = f"'{v}'"
         sql = sql.replace("$" + k, lit)
+    sql = local_days(sql)
     sql = sql.replace("/ 86400000000", "// 86400000000")
     sql = re.sub(r"/\s*CASE WHEN d\.kind", "// CASE WHEN d.kind", sql)
     sql = casts(sql)
@@ -115,14 +140,19 @@ def translate(sql, params):
     return sql
 
 
+RULES = {row["key"]: Literal(row["value"]) for row in csv.DictReader(open(SQL / "rules" / "parameters.csv"))}
+
+
 def params(day):
     mid = lambda d: ((d - DAY0).days * 86400 - 8 * 3600) * 1_000_000
+    window = int(RULES["iot_window_days"])
     return {
+        **RULES,
         "as_of": day,
         "as_of_day": (day - DAY0).days,
-        "iot_window_start_us": mid(day - dt.timedelta(days=29)),
+        "iot_window_start_us": mid(day - dt.timedelta(days=window - 1)),
         "iot_window_end_us": mid(day + dt.timedelta(days=1)),
-        "rules_version": "gd-2026.1",
+        "rules_version": "gd-2026.2",
         "rules_sha256": "",
         "model_version": "",
     }
@@ -133,13 +163,14 @@ class Duck:
         self.con = duckdb.connect()
         self.con.execute(f"SET threads = {threads}")
         self.con.execute(f"SET memory_limit = '{memory}'")
+        self.con.execute("SET TimeZone = 'UTC'")
         self.out = out
         snap = sorted((lake / "_lake").glob("snapshot-*.json"))[-1]
         for name, files in json.loads(snap.read_text())["tables"].items():
             paths = ", ".join(f"'{lake / f['path']}'" for f in files)
             if paths:
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{paths}])")
-        for name in ["violations", "bonuses", "classes", "hazard_elements"]:
+        for name in ["violations", "bonuses", "classes", "hazard_elements", "penalty_bands"]:
             self.con.execute(
                 f"CREATE TABLE rule_{name} AS SELECT * FROM read_csv('{SQL / 'rules' / (name + '.csv')}', header = true)")
         self.con.execute("CREATE TABLE previous_major_hazard_units (unit_id VARCHAR)")
@@ -179,6 +210,7 @@ def main():
         d = Duck(a.lake, a.threads, a.memory_limit, Path(tmp))
         p = params(day)
         d.view("voided_events", "common/voided_events.sql", p)
+        d.view("open_units", "common/open_units.sql", p)
         theirs = {}
         for name in ["iot_intervals", "device_downtime", "hazard_elements", "major_hazard_units"]:
             theirs[f"hazard.{name}"] = d.step(name, f"hazard/{name}.sql", p)
@@ -193,16 +225,17 @@ def main():
             d.con.execute(f"CREATE SCHEMA {s}")
             d.con.execute(f"SET search_path = '{s},main'")
             d.view("voided_events", "common/voided_events.sql", q, s)
+            d.view("open_units", "common/open_units.sql", q, s)
             for name in ["device_downtime", "hazard_elements", "major_hazard_units"]:
                 d.view(name, f"hazard/{name}.sql", q, s)
             d.view("credit_ledger", "credit/credit_ledger.sql", q, s)
             d.view("credit_points", "credit/credit_points.sql", q, s)
-            d.con.execute(f"CREATE TABLE {s}.status AS {translate((SQL / 'risk/unit_status.sql').read_text(), q)}")
+            d.con.execute(f"CREATE TABLE {s}.status AS {translate((SQL / 'status/unit_status.sql').read_text(), q)}")
             parts.append(f"SELECT * FROM {s}.status")
             d.con.execute("SET search_path = 'main'")
         d.con.execute(f"CREATE TABLE unit_status AS {' UNION ALL '.join(parts)} UNION ALL "
-                      f"{translate((SQL / 'risk/unit_status.sql').read_text(), p)}")
-        theirs["risk.unit_status"] = time.perf_counter() - started
+                      f"SELECT * FROM ({translate((SQL / 'status/unit_status.sql').read_text(), p)})")
+        theirs["status.unit_status"] = time.perf_counter() - started
         days = [day - dt.timedelta(days=730), day - dt.timedelta(days=365), day]
         rows = ", ".join(f"(DATE '{c}', {(c - DAY0).days}, {params(c)['iot_window_end_us']}, {str(c + dt.timedelta(days=365) <= day).lower()})" for c in days)
         d.con.execute(f"CREATE TABLE cutoffs AS SELECT * FROM (VALUES {rows}) t(cutoff, cutoff_day, cutoff_end_us, labelled)")

@@ -7,7 +7,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use firecredit::contract::uscc::normalize;
 use firecredit::contract::values::{parse_date, parse_timestamp};
-use firecredit_models::artifact::{Artifact, Model, FORMAT};
+use firecredit_models::artifact::{Artifact, Model, ModelKind, FORMAT};
 use firecredit_models::calibration::Platt;
 use firecredit_models::dataset::Dataset;
 use firecredit_models::forest::ForestParams;
@@ -111,14 +111,15 @@ fn scoring(c: &mut Criterion) {
     let rows: Vec<Vec<f64>> = data.x.rows().into_iter().map(|r| r.to_vec()).collect();
     let mut g = c.benchmark_group("score 50k rows");
     g.throughput(Throughput::Elements(rows.len() as u64));
-    for (name, model) in [
-        ("logistic", Model::Logistic(logistic)),
-        ("forest", Model::Forest(forest)),
+    for (kind, model) in [
+        (ModelKind::Logistic, Model::Logistic(logistic)),
+        (ModelKind::Forest, Model::Forest(forest)),
     ] {
+        let name = kind.name();
         let artifact = Artifact {
             format: FORMAT.into(),
             version: "bench".into(),
-            kind: name.into(),
+            kind,
             model,
             calibration: Platt::IDENTITY,
             training_cutoff: "2025-06-30".into(),
@@ -137,7 +138,7 @@ fn scoring(c: &mut Criterion) {
     g.bench_function("draw_u", |b| {
         b.iter(|| {
             (0..50_000)
-                .map(|i| firecredit::plan::draw::draw_u(&format!("2026-06-30:U{i:07}")))
+                .map(|i| firecredit::engine::functions::draw_u(&format!("2026-06-30:U{i:07}")))
                 .sum::<f64>()
         })
     });

@@ -8,6 +8,7 @@
 //! CSV files (parse, validate, de-duplicate, write zstd Parquet) and DuckDB's
 //! `COPY (SELECT * FROM read_csv(...)) TO ... (FORMAT parquet)` on the same files, and prints
 //! both throughputs and their ratio.
+#![allow(clippy::print_stdout)] // the bench's figures are its output
 
 use std::path::Path;
 use std::process::Command;
@@ -15,10 +16,10 @@ use std::time::Instant;
 
 use firecredit::contract::rules::RuleSet;
 use firecredit::contract::values::parse_date;
-use firecredit::generate::{generate, GenerateOptions};
 use firecredit::ingest::read::Format;
 use firecredit::ingest::{ingest, IngestOptions};
 use firecredit::lake::Lake;
+use firecredit_generate::{generate, GenerateOptions};
 
 fn main() {
     let units: usize = std::env::var("FIRECREDIT_BENCH_UNITS")

@@ -9,6 +9,8 @@
 //! - [`uscc`]: the unified social credit code's check character.
 //! - [`records`]: CSV and NDJSON files to rows of cell text, encodings detected.
 //! - [`validate`]: one row to typed values or the first quarantine reason.
+//! - [`rules`]: the rule tables (`rules/*.csv`) every number of the scoring comes from, checked
+//!   before anything runs.
 //! - [`probes`]: the invariants the fuzz targets (`contract/fuzz`) check, shared with the
 //!   corpus-replay test so CI re-checks every committed input on stable Rust.
 //!
@@ -17,6 +19,7 @@
 
 pub mod probes;
 pub mod records;
+pub mod rules;
 pub mod uscc;
 pub mod validate;
 pub mod values;

@@ -167,6 +167,11 @@ pub fn local_day(ts_micros: i64) -> i32 {
     (ts_micros.div_euclid(MICROS) + LOCAL_OFFSET_SECONDS).div_euclid(86_400) as i32
 }
 
+/// UTC microseconds of the local midnight that begins day `day` (days since the epoch).
+pub fn local_midnight(day: i32) -> i64 {
+    (i64::from(day) * 86_400 - LOCAL_OFFSET_SECONDS) * MICROS
+}
+
 /// `YYYY-MM-DD` of a day number.
 pub fn format_date(days: i32) -> String {
     (epoch() + chrono::Duration::days(i64::from(days)))
@@ -272,6 +277,10 @@ mod tests {
         assert_eq!(local_day(ts), day("2026-03-02"));
         assert_eq!(format_timestamp_local(ts), "2026-03-02T00:30:00+08:00");
         assert_eq!(format_timestamp_at(ts, 0), "2026-03-01T16:30:00Z");
+        let midnight = local_midnight(day("2026-03-02"));
+        assert_eq!(Some(midnight), parse_timestamp("2026-03-02T00:00:00+08:00"));
+        assert_eq!(local_day(midnight), day("2026-03-02"));
+        assert_eq!(local_day(midnight - 1), day("2026-03-01"));
     }
 
     #[test]

@@ -62,13 +62,38 @@ impl Model {
     }
 }
 
+/// What kind of model scores: a fitted logistic regression, a forest, or the constant model
+/// used where the training data has a single class (a logistic model without weights).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Logistic,
+    Forest,
+    Constant,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Logistic => "logistic",
+            ModelKind::Forest => "forest",
+            ModelKind::Constant => "constant",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Artifact {
     pub format: String,
     /// `logistic-<training cutoff>-<data hash prefix>`.
     pub version: String,
-    /// `logistic`, `forest`, or `constant` (a logistic model without weights).
-    pub kind: String,
+    pub kind: ModelKind,
     pub model: Model,
     pub calibration: Platt,
     /// Features at this cutoff, labels in the 365 days after it.

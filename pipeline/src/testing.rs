@@ -1,15 +1,21 @@
 //! Helpers for the unit and property tests: lake tables built from typed values by the ingest's
-//! own builder, and a local session on a throw-away lake.
+//! own builder, and a stage context on a throw-away lake.
+
+use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
 use tempfile::TempDir;
 
-use crate::contract::values::Value;
+use crate::contract::rules::RuleSet;
+use crate::contract::values::{format_date, Value};
 use crate::contract::Source;
+use crate::engine::catalog::{register_batch, register_batches};
+use crate::engine::rules::{register_common_views, register_rules};
+use crate::engine::{session, EngineOptions, Params, StageContext};
 use crate::ingest::batch::RowBatchBuilder;
-use crate::lake::catalog::register_batch;
-use crate::lake::Lake;
+use crate::lake::publish::Publisher;
+use crate::lake::{tables, Lake};
 
 /// One row as `(field, value)` pairs; a field left out is null (false for a flag).
 pub type Row = Vec<(&'static str, Value)>;
@@ -35,12 +41,14 @@ pub fn lake_table(source: Source, rows: &[Row]) -> RecordBatch {
     builder.finish()
 }
 
-/// A local session on an empty lake in a temporary folder (kept alive by the `TempDir`).
-pub async fn session() -> (TempDir, Lake, SessionContext) {
+/// A stage context on an empty lake in a temporary folder (kept alive by the `TempDir`) for a
+/// run at `as_of` with the default rules: the lake tables are `sources` (every other one
+/// empty), the rule tables and the common views are registered.
+pub async fn stage_context(as_of: i32, sources: &[(Source, Vec<Row>)]) -> (TempDir, StageContext) {
     let dir = tempfile::tempdir().expect("temporary folder");
     let lake = Lake::open(dir.path().to_str().expect("utf-8 path")).expect("lake");
-    let ctx = crate::run::session(
-        &crate::run::EngineOptions {
+    let ctx = session(
+        &EngineOptions {
             target_partitions: Some(2),
             ..Default::default()
         },
@@ -48,16 +56,23 @@ pub async fn session() -> (TempDir, Lake, SessionContext) {
     )
     .await
     .expect("session");
-    (dir, lake, ctx)
-}
-
-/// Registers each source's rows as its lake table.
-pub async fn register_sources(ctx: &SessionContext, tables: &[(Source, Vec<Row>)]) {
-    for (source, rows) in tables {
-        register_batch(ctx, source.name(), lake_table(*source, rows))
+    for (name, schema) in tables::all() {
+        register_batches(&ctx, name, schema, Vec::new())
             .await
             .expect("register");
     }
+    for (source, rows) in sources {
+        register_batch(&ctx, source.name(), lake_table(*source, rows))
+            .await
+            .expect("register");
+    }
+    let rules = Arc::new(RuleSet::defaults());
+    let params = Params::new(as_of, &rules);
+    register_rules(&ctx, &rules).await.expect("rules");
+    register_common_views(&ctx, &params).await.expect("views");
+    let publisher = Publisher::new(&lake, &format_date(as_of));
+    let cx = StageContext::new(ctx, lake, rules, params, publisher, None);
+    (dir, cx)
 }
 
 /// `columns` of the registered table `name`, all rows.

@@ -2,7 +2,7 @@
 -- status, plus one row per ineffective (too early) repair.
 -- Inputs: lake tables violations, incidents, credit_actions; voided_events (objections
 -- upheld); rule tables rule_violations, rule_bonuses, rule_classes. Parameters: $as_of (date),
--- $as_of_day (its day number).
+-- $as_of_day (its day number), «repeat_window_days».
 -- Day arithmetic uses day numbers (CAST(date AS INT)) so that it is exact and engine-neutral.
 WITH v AS (
     SELECT v.unit_id, v.violation_id, v.code, v.found_on, v.rectify_due,
@@ -14,11 +14,12 @@ WITH v AS (
     WHERE v.found_on <= $as_of
 ),
 repeats AS (
-    -- Doubled when another non-voided violation of the same code came 1..365 days before.
+    -- Doubled when another non-voided violation of the same code came 1..«repeat_window_days»
+    -- days before.
     SELECT e.violation_id, MIN(o.violation_id) AS repeat_of
     FROM v e
     JOIN v o ON o.unit_id = e.unit_id AND o.code = e.code AND o.void_action IS NULL
-    WHERE e.found_d - o.found_d BETWEEN 1 AND 365
+    WHERE e.found_d - o.found_d BETWEEN 1 AND $repeat_window_days
     GROUP BY e.violation_id
 ),
 violation_events AS (
@@ -46,13 +47,13 @@ fire_events AS (
                 WHEN COALESCE(i.injuries, 0) > 0 THEN 'F2'
                 ELSE 'F1' END AS code,
            'fire' AS kind,
-           CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) AS event_date,
+           local_day(i.occurred_at) AS event_date,
            i.incident_id AS source_id,
            CAST(NULL AS VARCHAR) AS repeat_of, false AS timely, o.void_action
     FROM incidents i
     LEFT JOIN voided_events o ON o.unit_id = i.unit_id AND o.ref_id = i.incident_id
     WHERE i.kind = 'fire' AND i.unit_id IS NOT NULL AND i.unit_responsible
-      AND CAST(i.occurred_at + INTERVAL '8 hours' AS DATE) <= $as_of
+      AND local_day(i.occurred_at) <= $as_of
 ),
 deduction_events AS (
     SELECT e.*, r.class, r.points AS base_points, c.window_days

@@ -1,7 +1,8 @@
 -- Credit points and grade (scoring.md §1) of every unit of the registry, from the active rows of
--- the ledger: 1000 − deductions + min(bonuses, 100), clamped to [0, 1100]; a veto code makes
+-- the ledger: base − deductions + min(bonuses, cap), clamped to [0, max]; a veto code makes
 -- the grade D whatever the points. Inputs: units, credit_ledger, rule_violations.
--- Run at as_of for unit_scores and at each model cutoff for the risk features.
+-- Parameters: «credit_base», «credit_max», «bonus_cap», «grade_a_min», «grade_b_min»,
+-- «grade_c_min». Run at as_of for unit_scores and at each model cutoff for the risk features.
 WITH totals AS (
     SELECT l.unit_id,
            SUM(CASE WHEN l.points < 0 THEN -l.points ELSE 0 END) AS deductions,
@@ -16,16 +17,16 @@ WITH totals AS (
 ),
 points AS (
     SELECT u.unit_id,
-           CAST(GREATEST(0, LEAST(1100, 1000 - COALESCE(t.deductions, 0)
-                                        + LEAST(COALESCE(t.bonuses, 0), 100))) AS BIGINT) AS credit_points,
+           CAST(GREATEST(0, LEAST($credit_max, $credit_base - COALESCE(t.deductions, 0)
+                                        + LEAST(COALESCE(t.bonuses, 0), $bonus_cap))) AS BIGINT) AS credit_points,
            t.veto_reason
     FROM units u LEFT JOIN totals t ON t.unit_id = u.unit_id
 )
 SELECT unit_id, credit_points,
        CASE WHEN veto_reason IS NOT NULL THEN 'D'
-            WHEN credit_points >= 950 THEN 'A'
-            WHEN credit_points >= 850 THEN 'B'
-            WHEN credit_points >= 700 THEN 'C'
+            WHEN credit_points >= $grade_a_min THEN 'A'
+            WHEN credit_points >= $grade_b_min THEN 'B'
+            WHEN credit_points >= $grade_c_min THEN 'C'
             ELSE 'D' END AS credit_grade,
        veto_reason
 FROM points

@@ -1,7 +1,7 @@
--- Unit scores (scoring.md §1, §3): points, grade, veto and the three largest active deductions
+-- Unit scores (scoring.md §1, §3): points, grade, veto and the «reasons_count» largest active deductions
 -- for every unit of the registry (closed units too), with the risk probability and level.
 -- Inputs: credit_points, credit_ledger, major_hazard_units, risk_scores, risk_levels.
--- Parameters: $as_of, $rules_version, $rules_sha256, $model_version.
+-- Parameters: $as_of, $rules_version, $rules_sha256, $model_version, «reasons_count».
 WITH ranked AS (
     -- Largest deduction first; ties: later event date, then the smaller event id.
     SELECT unit_id, code, -points AS deduction,
@@ -11,7 +11,7 @@ WITH ranked AS (
 ),
 reasons AS (
     SELECT unit_id, array_agg(code || ':' || CAST(deduction AS VARCHAR) ORDER BY rn) AS reasons
-    FROM ranked WHERE rn <= 3
+    FROM ranked WHERE rn <= $reasons_count
     GROUP BY unit_id
 )
 SELECT c.unit_id, CAST($as_of AS DATE) AS as_of,

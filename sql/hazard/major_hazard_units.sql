@@ -1,7 +1,8 @@
 -- Major fire hazard units (重大火灾隐患单位, scoring.md §2): an open unit with a direct element,
--- or with at least `threshold` distinct comprehensive elements: 3 for crowded places and
--- hazmat, 4 for key units, 6 otherwise (the lowest that applies). `status` compares with the
--- previous published run. Inputs: hazard_elements, units, previous_major_hazard_units.
+-- or with at least `threshold` distinct comprehensive elements: «major_hazard_crowded» for
+-- crowded places and hazmat, «major_hazard_key» for key units, «major_hazard_other» otherwise
+-- (the lowest that applies). `status` compares with the previous published run.
+-- Inputs: hazard_elements, open_units, previous_major_hazard_units.
 WITH per_unit AS (
     SELECT unit_id,
            array_sort(array_agg(DISTINCT element)) AS elements,
@@ -14,12 +15,13 @@ WITH per_unit AS (
 judged AS (
     SELECT u.unit_id, u.grid_id, u.district_code, pu.elements, pu.comprehensive_count,
            pu.has_direct, pu.since,
-           CASE WHEN u.crowded_place OR u.use_type = 'hazmat' THEN 3
-                WHEN u.key_unit THEN 4
-                ELSE 6 END AS threshold
+           CASE WHEN (u.crowded_place OR u.use_type = 'hazmat') AND u.key_unit
+                     THEN LEAST($major_hazard_crowded, $major_hazard_key)
+                WHEN u.crowded_place OR u.use_type = 'hazmat' THEN $major_hazard_crowded
+                WHEN u.key_unit THEN $major_hazard_key
+                ELSE $major_hazard_other END AS threshold
     FROM per_unit pu
-    JOIN units u ON u.unit_id = pu.unit_id
-    WHERE COALESCE(u.status, 'open') <> 'closed'
+    JOIN open_units u ON u.unit_id = pu.unit_id
 )
 SELECT j.unit_id, j.grid_id, j.district_code,
        CASE WHEN j.has_direct THEN 'direct' ELSE 'comprehensive' END AS basis,

@@ -1,5 +1,6 @@
 -- Inspection plan, step 4: per district with a drawn unit, its drawn units and active
--- inspectors; firecredit derives the cap ceil(2 × drawn / active) from these (plan/draw.rs).
+-- inspectors; firecredit derives the cap ceil(«plan_inspectors_per_unit» × drawn / active)
+-- from these (stages/plan/draw.rs).
 -- Inputs: plan_candidates, inspectors.
 WITH drawn AS (
     SELECT district_code, COUNT(DISTINCT unit_id) AS drawn

@@ -2,15 +2,20 @@
 -- cutoff only (events dated on or before it; a rectification after it counts as none yet; IoT
 -- intervals clipped at the end of the cutoff day). Feature columns are named `f_*`; `label` is
 -- a fire (any responsibility) in the 365 days after the cutoff, where those days are known.
--- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), units, inspections,
+-- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), units, open_units, inspections,
 -- violations, complaints, incidents, iot_events, iot_intervals, rule_violations, unit_status
 -- (credit points, grade and major-hazard flag computed by the credit and hazard SQL at each
 -- cutoff).
+-- The windows of the features (90, 365, 1095 days, in each feature's name) are the model's
+-- design, not scoring rules, so they are not in parameters.csv; the 365-day label horizon is
+-- the definition of risk_probability in scoring.md §3.
 WITH base AS (
     SELECT c.cutoff, c.cutoff_day, c.cutoff_end_us, c.labelled, u.unit_id, u.grid_id,
            u.use_type, u.key_unit, u.crowded_place, u.has_sprinkler, u.has_auto_alarm,
-           u.floor_area_m2, u.floors_above, u.build_year, u.capacity, u.status
+           u.floor_area_m2, u.floors_above, u.build_year, u.capacity,
+           o.unit_id IS NOT NULL AS open
     FROM cutoffs c CROSS JOIN units u
+    LEFT JOIN open_units o ON o.unit_id = u.unit_id
 ),
 viol AS (
     SELECT v.unit_id, c.cutoff,
@@ -52,7 +57,7 @@ compl AS (
            MIN(c.cutoff_day - m.day) AS days_since_complaint
     FROM cutoffs c
     JOIN (SELECT unit_id, verified,
-                 CAST(CAST(received_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+                 CAST(local_day(received_at) AS INT) AS day
           FROM complaints WHERE unit_id IS NOT NULL) m ON m.day <= c.cutoff_day
     GROUP BY m.unit_id, c.cutoff
 ),
@@ -62,7 +67,7 @@ inc AS (
            SUM(CASE WHEN n.kind = 'fire' AND n.day > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS fires_365,
            SUM(CASE WHEN n.kind = 'false_alarm' AND n.day > c.cutoff_day - 365 THEN 1 ELSE 0 END) AS false_alarms_365
     FROM cutoffs c
-    JOIN (SELECT unit_id, kind, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+    JOIN (SELECT unit_id, kind, CAST(local_day(occurred_at) AS INT) AS day
           FROM incidents WHERE unit_id IS NOT NULL) n ON n.day <= c.cutoff_day
     GROUP BY n.unit_id, c.cutoff
 ),
@@ -93,13 +98,13 @@ downtime AS (
 ),
 grid_units AS (
     SELECT cutoff, grid_id, COUNT(*) AS units
-    FROM base WHERE COALESCE(status, 'open') <> 'closed'
+    FROM base WHERE open
     GROUP BY cutoff, grid_id
 ),
 grid_fires AS (
     SELECT c.cutoff, n.grid_id, COUNT(*) AS fires
     FROM cutoffs c
-    JOIN (SELECT grid_id, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+    JOIN (SELECT grid_id, CAST(local_day(occurred_at) AS INT) AS day
           FROM incidents WHERE kind = 'fire') n
       ON n.day <= c.cutoff_day AND n.day > c.cutoff_day - 1095
     GROUP BY c.cutoff, n.grid_id
@@ -107,14 +112,14 @@ grid_fires AS (
 labels AS (
     SELECT n.unit_id, c.cutoff, COUNT(*) AS fires_next_365
     FROM cutoffs c
-    JOIN (SELECT unit_id, CAST(CAST(occurred_at + INTERVAL '8 hours' AS DATE) AS INT) AS day
+    JOIN (SELECT unit_id, CAST(local_day(occurred_at) AS INT) AS day
           FROM incidents WHERE kind = 'fire' AND unit_id IS NOT NULL) n
       ON n.day > c.cutoff_day AND n.day <= c.cutoff_day + 365
     WHERE c.labelled
     GROUP BY n.unit_id, c.cutoff
 )
 SELECT b.unit_id, b.cutoff, b.grid_id,
-       COALESCE(b.status, 'open') <> 'closed' AS open,
+       b.open,
        CASE WHEN b.labelled THEN COALESCE(l.fires_next_365, 0) > 0 END AS label,
        -- Static attributes, with indicators where a value is missing.
        CASE WHEN b.key_unit THEN 1.0 ELSE 0.0 END AS f_key_unit,

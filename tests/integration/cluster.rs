@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use firecredit::publish::Manifest;
+use firecredit::lake::publish::Manifest;
 
 use super::helpers::*;
 

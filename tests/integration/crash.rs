@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use firecredit::lake::publish::Manifest;
 use firecredit::lake::Lake;
-use firecredit::publish::Manifest;
 
 use super::helpers::*;
 
@@ -87,7 +87,7 @@ fn nightly_killed_at_many_points_recovers_to_the_uninterrupted_result() {
         "inspection_plan",
     ] {
         let status = nightly_cmd(&lake, DAY2)
-            .env(firecredit::publish::ABORT_AFTER_ENV, output)
+            .env(firecredit::lake::publish::ABORT_AFTER_ENV, output)
             .status()
             .unwrap();
         assert!(!status.success(), "killed after {output}");

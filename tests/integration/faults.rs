@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use firecredit::publish::Manifest;
+use firecredit::lake::publish::Manifest;
 
 use super::helpers::*;
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use firecredit::publish::Manifest;
+use firecredit::lake::publish::Manifest;
 use std::process::{Command, Output};
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -226,7 +226,7 @@ pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Ve
     let mut lines = Vec::new();
     for batch in reader {
         let batch = batch.unwrap();
-        let batch = firecredit::publish::flatten_lists(&batch).unwrap();
+        let batch = firecredit::lake::publish::flatten_lists(&batch).unwrap();
         lines.extend(batch_lines(&batch, Some(columns), ","));
     }
     lines
@@ -331,5 +331,34 @@ pub fn assert_outputs_match(lake: &Path, m: &Manifest) {
             "{}",
             o.path
         );
+    }
+}
+
+/// The command exited 2 with `words` in its message, and did not panic.
+pub fn assert_rejected(out: &std::process::Output, words: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "exit 2\n{stderr}");
+    assert!(stderr.contains(words), "expected `{words}` in:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Files under `dir`, recursively, as sorted relative paths.
+pub fn listing(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+/// Copies every file under `from` to the same place under `to`.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for rel in listing(from) {
+        let dest = to.join(&rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), dest).unwrap();
     }
 }

@@ -13,31 +13,6 @@ fn run(lake: &Path, extra: &[&str]) -> std::process::Output {
     firecredit(&args)
 }
 
-fn assert_rejected(out: &std::process::Output, words: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "exit 2\n{stderr}");
-    assert!(stderr.contains(words), "expected `{words}` in:\n{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
-
-/// Files under `dir`, recursively, as sorted relative paths.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn malformed_campaigns_are_rejected_before_anything_runs() {
     let tmp = tempfile::tempdir().unwrap();
@@ -119,15 +94,6 @@ fn rule_tables_with_sql_and_paths_stay_plain_data_or_are_rejected() {
         "missing from",
     );
     assert_eq!(manifest(&lake, AS_OF), m, "the committed run is unchanged");
-}
-
-/// Copies every file under `from` to the same place under `to`.
-fn copy_tree(from: &Path, to: &Path) {
-    for rel in listing(from) {
-        let dest = to.join(&rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(from.join(&rel), dest).unwrap();
-    }
 }
 
 /// Copies the sample inbox into `dir/inbox` and adds `files` (relative path → bytes).

@@ -14,5 +14,6 @@ mod ingest;
 mod plan;
 mod report;
 mod risk;
+mod rules;
 #[cfg(feature = "s3")]
 mod s3;

@@ -10,7 +10,7 @@ fn golden_inspection_plans() {
     check_golden("plan", &["inspection_plan"]);
 }
 
-fn run_dir(lake: &std::path::Path, m: &firecredit::publish::Manifest) -> std::path::PathBuf {
+fn run_dir(lake: &std::path::Path, m: &firecredit::lake::publish::Manifest) -> std::path::PathBuf {
     lake.join(&m.output("inspection_plan", "csv").unwrap().path)
         .parent()
         .unwrap()

@@ -52,7 +52,7 @@ fn headless(browser: &Path, args: &[&str], page: &Path) -> std::process::Output 
         .expect("run chromium")
 }
 
-fn run_dir(lake: &Path, m: &firecredit::publish::Manifest) -> PathBuf {
+fn run_dir(lake: &Path, m: &firecredit::lake::publish::Manifest) -> PathBuf {
     lake.join(&m.output("report", "html").unwrap().path)
         .parent()
         .unwrap()

@@ -6,8 +6,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use firecredit::lake::publish::Manifest;
 use firecredit::lake::Lake;
-use firecredit::publish::Manifest;
 
 use super::helpers::*;
 
@@ -108,7 +108,7 @@ fn rows(lake: &Lake, m: &Manifest, name: &str) -> Vec<String> {
         let batches = lake.read_all(path, None).await.unwrap();
         let mut out = Vec::new();
         for b in batches {
-            let b = firecredit::publish::flatten_lists(&b).unwrap();
+            let b = firecredit::lake::publish::flatten_lists(&b).unwrap();
             out.extend(batch_lines(&b, None, "|"));
         }
         out
@@ -141,7 +141,7 @@ fn ingest_run_and_publish_on_an_s3_lake() {
     let lake = Lake::open(&url).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let m: Manifest = rt
-        .block_on(firecredit::publish::read_manifest(&lake, AS_OF))
+        .block_on(firecredit::lake::publish::read_manifest(&lake, AS_OF))
         .unwrap()
         .expect("a committed manifest on S3");
     assert_eq!(m.lake_version, 1, "the second ingest committed nothing");

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 
-use crate::cluster::{start_executor, start_scheduler, ExecutorOptions, SchedulerOptions};
+use crate::engine::cluster::{start_executor, start_scheduler, ExecutorOptions, SchedulerOptions};
 
 /// Run a Ballista scheduler that knows firecredit's SQL functions; `run --engine
 /// ballista://HOST:PORT` sends its SQL here.

@@ -29,8 +29,13 @@ pub struct ExplainArgs {
 pub async fn execute(args: ExplainArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake)?;
     let rules = super::run::rules(&args.rules)?;
-    let text = crate::credit::explain::explain(&lake, &format_date(args.as_of), &args.unit, &rules)
-        .await?;
+    let text = crate::stages::credit::explain::explain(
+        &lake,
+        &format_date(args.as_of),
+        &args.unit,
+        &rules,
+    )
+    .await?;
     print!("{text}");
     Ok(())
 }

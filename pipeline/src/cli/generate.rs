@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
+use firecredit_generate::{generate, Format, GenerateOptions};
+
 use crate::contract::Source;
-use crate::generate::{generate, GenerateOptions};
-use crate::ingest::read::Format;
 
 /// Write a synthetic inbox: all eight sources over the four years before --as-of, with a
 /// planted fire model and its truth in INBOX/_truth/.
@@ -48,10 +48,22 @@ fn parse_format(s: &str) -> Result<Format, String> {
     }
 }
 
-pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
-    if !(0.0..=1.0).contains(&args.dirty) {
-        return Err(crate::Error::Invalid(format!("--dirty {} is not in 0..1", args.dirty)).into());
+/// The generator's errors with the binary's exit codes: a bad option is 2, a file that cannot
+/// be written 4.
+fn error(e: firecredit_generate::Error) -> crate::Error {
+    use firecredit_generate::Error as G;
+    match e {
+        G::Invalid(message) => crate::Error::Invalid(message),
+        G::Io { path, source } => crate::Error::Io { path, source },
+        G::Parquet { path, source } => crate::Error::Parquet { path, source },
+        G::Write(message) => crate::Error::Io {
+            path: "the inbox".into(),
+            source: std::io::Error::other(message),
+        },
     }
+}
+
+pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
     let opts = GenerateOptions {
         out: args.out,
         units: args.units,
@@ -63,8 +75,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         dirty: args.dirty,
     };
     let started = std::time::Instant::now();
-    let summary =
-        generate(&opts).with_context(|| format!("generating into {}", opts.out.display()))?;
+    let summary = generate(&opts)
+        .map_err(error)
+        .with_context(|| format!("generating into {}", opts.out.display()))?;
     for (source, rows) in &summary.rows {
         tracing::info!(source = %source, rows, "written");
     }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::contract::rules::RuleSet;
 use crate::ingest::{ingest, IngestOptions};
 use crate::lake::Lake;
 
@@ -21,16 +20,14 @@ pub struct IngestArgs {
     /// `--features s3`).
     #[arg(long)]
     pub lake: String,
-    /// Rule tables folder replacing the shipped defaults (violations.csv, bonuses.csv, …).
+    /// Rule tables folder replacing the shipped defaults (the six tables of sql/rules/, checked
+    /// before anything is read).
     #[arg(long)]
     pub rules: Option<PathBuf>,
 }
 
 pub async fn execute(args: IngestArgs) -> anyhow::Result<()> {
-    let rules = match &args.rules {
-        Some(dir) => RuleSet::from_dir(dir)?,
-        None => RuleSet::defaults(),
-    };
+    let rules = super::run::rules(&args.rules)?;
     let lake = Lake::open(&args.lake)?;
     let opts = IngestOptions::new(&args.inbox, rules);
     let started = std::time::Instant::now();

@@ -1,4 +1,6 @@
-//! Command-line interface: one module per subcommand.
+//! Command-line interface: one module per subcommand. Data goes to stdout (the only place that
+//! prints it), logs to stderr.
+#![allow(clippy::print_stdout)]
 
 #[cfg(feature = "ballista")]
 mod cluster;

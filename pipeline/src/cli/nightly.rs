@@ -20,7 +20,8 @@ pub struct NightlyArgs {
     /// The scoring date (local date, YYYY-MM-DD).
     #[arg(long, value_parser = super::parse_as_of)]
     as_of: i32,
-    /// Rule tables folder replacing the shipped defaults.
+    /// Rule tables folder replacing the shipped defaults (the six tables of sql/rules/, checked
+    /// before anything runs).
     #[arg(long)]
     rules: Option<PathBuf>,
     /// Score even when some inbox files could not be read.
@@ -30,12 +31,12 @@ pub struct NightlyArgs {
     engine: run::EngineArgs,
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
-    model: crate::risk::ModelChoice,
+    model: crate::stages::risk::ModelChoice,
     #[command(flatten)]
     plan: run::PlanArgs,
     /// Language of report.html.
     #[arg(long, value_enum, default_value_t)]
-    lang: crate::report::Lang,
+    lang: crate::stages::report::Lang,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {

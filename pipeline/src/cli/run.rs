@@ -7,13 +7,18 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::contract::rules::RuleSet;
+use crate::engine::{Engine, EngineOptions};
+use crate::lake::publish::{manifest_path, StageTiming};
 use crate::lake::Lake;
-use crate::plan::{Campaign, PlanOptions};
-use crate::risk::ModelChoice;
-use crate::run::{run, EngineOptions, RunOptions};
+use crate::run::{run, RunOptions};
+use crate::stages::plan::{Campaign, PlanOptions};
+use crate::stages::report::Lang;
+use crate::stages::risk::ModelChoice;
 
-/// Score every unit for one day and publish the run: credit points and grades, the ledger,
-/// reward and discipline lists, and manifest.json (written last) under LAKE/runs/<as_of>/.
+/// Score every unit for one day and publish the run under LAKE/runs/<as_of>/: the stages in
+/// order (hazard, credit ledger, status at the model's cutoffs, risk, unit scores and lists,
+/// high-risk areas, the credit-platform feed, the report, the inspection plan), each step's
+/// table as Parquet (and CSV for people), then manifest.json, written last: the commit.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Lake location: a local folder, or `s3://bucket/prefix` (build with `--features s3`).
@@ -22,7 +27,9 @@ pub struct RunArgs {
     /// The scoring date (local date, YYYY-MM-DD): only what is known by then counts.
     #[arg(long, value_parser = super::parse_as_of)]
     pub as_of: i32,
-    /// Rule tables folder replacing the shipped defaults.
+    /// Rule tables folder replacing the shipped defaults: the six tables of sql/rules/
+    /// (violations, bonuses, classes, hazard_elements, penalty_bands, parameters), checked
+    /// before anything runs (exit 2 naming the table, row and column).
     #[arg(long)]
     pub rules: Option<PathBuf>,
     #[command(flatten)]
@@ -37,7 +44,7 @@ pub struct RunArgs {
     pub plan: PlanArgs,
     /// Language of report.html.
     #[arg(long, value_enum, default_value_t)]
-    pub lang: crate::report::Lang,
+    pub lang: Lang,
 }
 
 /// The inspection plan's public inputs, shared by `run` and `nightly`.
@@ -62,7 +69,7 @@ impl PlanArgs {
 
 fn parse_campaign(text: &str) -> Result<Campaign, String> {
     text.parse()
-        .map_err(|e: crate::plan::draw::CampaignError| e.to_string())
+        .map_err(|e: crate::stages::plan::draw::CampaignError| e.to_string())
 }
 
 /// Query engine settings shared by `run` and `nightly`.
@@ -71,7 +78,7 @@ pub struct EngineArgs {
     /// Where the SQL runs: `local` (DataFusion in this process) or `ballista://HOST:PORT`, a
     /// Ballista scheduler (needs a build with `--features ballista`).
     #[arg(long, default_value = "local")]
-    pub engine: crate::run::Engine,
+    pub engine: Engine,
     /// DataFusion partitions (default: one per core).
     #[arg(long)]
     pub partitions: Option<usize>,
@@ -96,7 +103,7 @@ impl EngineArgs {
 }
 
 /// The stage timings as a table for the end of the command (stderr: data stays on stdout).
-pub fn timing_table(timings: &[crate::publish::StageTiming]) -> String {
+pub fn timing_table(timings: &[StageTiming]) -> String {
     let total = timings
         .iter()
         .find(|t| t.stage == "total")
@@ -144,23 +151,26 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is out of range"))
 }
 
+/// The rule tables of `--rules DIR`, or the shipped defaults; an invalid table is exit 2.
 pub fn rules(dir: &Option<PathBuf>) -> anyhow::Result<RuleSet> {
     Ok(match dir {
-        Some(dir) => RuleSet::from_dir(dir)?,
+        Some(dir) => RuleSet::from_dir(dir).map_err(crate::Error::from)?,
         None => RuleSet::defaults(),
     })
 }
 
 pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
+    // The rules are checked before the lake is opened (which creates a local folder).
+    let rules = Arc::new(rules(&args.rules)?);
     let lake = Lake::open(&args.lake)?;
     let opts = RunOptions {
         as_of: args.as_of,
-        rules: Arc::new(rules(&args.rules)?),
+        rules,
         engine: args.engine.options(),
         truth: args.truth.clone(),
         model: args.model,
         plan: args.plan.options(),
-        report: crate::report::ReportOptions { lang: args.lang },
+        lang: args.lang,
     };
     let manifest = run(&lake, &opts)
         .await
@@ -169,17 +179,13 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         tracing::info!(table = %o.name, rows = o.rows, "published");
     }
     eprint!("{}", timing_table(&manifest.stage_timings));
-    println!(
-        "{}",
-        lake.url_of(&crate::publish::manifest_path(&manifest.as_of))
-    );
+    println!("{}", lake.url_of(&manifest_path(&manifest.as_of)));
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_size, timing_table};
-    use crate::publish::StageTiming;
+    use super::{parse_size, timing_table, StageTiming};
 
     #[test]
     fn the_timing_table_gives_shares_of_the_total() {

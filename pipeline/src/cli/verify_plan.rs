@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use crate::plan::verify::verify_plan;
+use crate::stages::plan::verify::verify_plan;
 
 /// Recompute a published inspection plan from its run folder alone (LAKE/runs/<as_of>/<run_id>):
 /// every draw key from the public seed, each stratum's count, the selection and the inspector

@@ -1,4 +1,5 @@
-//! Arrow builders for accepted rows (schema from the contract), quarantine rows and quality rows.
+//! Arrow builders for accepted rows (schema from the contract); the quarantine and quality
+//! rows are the lake's (`lake::tables`).
 
 use std::sync::Arc;
 
@@ -6,11 +7,12 @@ use datafusion::arrow::array::{
     ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Float64Builder, Int64Builder,
     ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::contract::values::Value;
-use crate::contract::{Kind, LakeSchema, Source};
+use crate::contract::{Kind, Source};
+use crate::lake::schema::LakeSchema;
 
 enum Column {
     Str(StringBuilder),
@@ -139,144 +141,4 @@ impl RowBatchBuilder {
         arrays.push(Arc::new(self.line.finish()));
         RecordBatch::try_new(self.schema.clone(), arrays).expect("builders match the schema")
     }
-}
-
-/// Schema of the `quarantine` table. `fields` holds the row's cells as a JSON object so that an
-/// `unknown_unit` row can be validated again when its unit arrives.
-pub fn quarantine_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("ingest", DataType::Int64, false),
-        Field::new("source", DataType::Utf8, false),
-        Field::new("file", DataType::Utf8, false),
-        Field::new("line", DataType::Int64, false),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("detail", DataType::Utf8, false),
-        Field::new("raw", DataType::Utf8, false),
-        Field::new("fields", DataType::Utf8, false),
-        Field::new("released_in", DataType::Int64, true),
-    ]))
-}
-
-/// One quarantined row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QuarantineRow {
-    pub ingest: u64,
-    pub source: String,
-    pub file: String,
-    pub line: u64,
-    pub reason: String,
-    pub detail: String,
-    pub raw: String,
-    pub fields: String,
-    pub released_in: Option<u64>,
-}
-
-pub fn quarantine_batch(rows: &[QuarantineRow]) -> RecordBatch {
-    let mut ingest = Int64Builder::new();
-    let mut strs: Vec<StringBuilder> = (0..6).map(|_| StringBuilder::new()).collect();
-    let mut line = Int64Builder::new();
-    let mut released = Int64Builder::new();
-    for r in rows {
-        ingest.append_value(r.ingest as i64);
-        line.append_value(r.line as i64);
-        released.append_option(r.released_in.map(|v| v as i64));
-        for (b, s) in strs
-            .iter_mut()
-            .zip([&r.source, &r.file, &r.reason, &r.detail, &r.raw, &r.fields])
-        {
-            b.append_value(s);
-        }
-    }
-    let s: Vec<ArrayRef> = strs
-        .iter_mut()
-        .map(|b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
-    RecordBatch::try_new(
-        quarantine_schema(),
-        vec![
-            Arc::new(ingest.finish()),
-            s[0].clone(),
-            s[1].clone(),
-            Arc::new(line.finish()),
-            s[2].clone(),
-            s[3].clone(),
-            s[4].clone(),
-            s[5].clone(),
-            Arc::new(released.finish()),
-        ],
-    )
-    .expect("quarantine schema")
-}
-
-/// Per-file accounting (`quality` table).
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct QualityRow {
-    pub ingest: u64,
-    pub source: String,
-    pub file: String,
-    pub sha256: String,
-    pub format: String,
-    pub encoding: String,
-    pub status: String,
-    pub message: Option<String>,
-    pub rows_read: u64,
-    pub rows_accepted: u64,
-    pub rows_quarantined: u64,
-    pub rows_superseded: u64,
-    pub rows_released: u64,
-    pub warnings: Option<String>,
-}
-
-pub fn quality_schema() -> SchemaRef {
-    let s = |n| Field::new(n, DataType::Utf8, false);
-    let n = |n| Field::new(n, DataType::Int64, false);
-    Arc::new(Schema::new(vec![
-        n("ingest"),
-        s("source"),
-        s("file"),
-        s("sha256"),
-        s("format"),
-        s("encoding"),
-        s("status"),
-        Field::new("message", DataType::Utf8, true),
-        n("rows_read"),
-        n("rows_accepted"),
-        n("rows_quarantined"),
-        n("rows_superseded"),
-        n("rows_released"),
-        Field::new("warnings", DataType::Utf8, true),
-    ]))
-}
-
-pub fn quality_batch(rows: &[QualityRow]) -> RecordBatch {
-    let strs = |f: &dyn Fn(&QualityRow) -> Option<&str>| -> ArrayRef {
-        let mut b = StringBuilder::new();
-        rows.iter().for_each(|r| b.append_option(f(r)));
-        Arc::new(b.finish())
-    };
-    let ints = |f: &dyn Fn(&QualityRow) -> u64| -> ArrayRef {
-        let mut b = Int64Builder::new();
-        rows.iter().for_each(|r| b.append_value(f(r) as i64));
-        Arc::new(b.finish())
-    };
-    RecordBatch::try_new(
-        quality_schema(),
-        vec![
-            ints(&|r| r.ingest),
-            strs(&|r| Some(&r.source)),
-            strs(&|r| Some(&r.file)),
-            strs(&|r| Some(&r.sha256)),
-            strs(&|r| Some(&r.format)),
-            strs(&|r| Some(&r.encoding)),
-            strs(&|r| Some(&r.status)),
-            strs(&|r| r.message.as_deref()),
-            ints(&|r| r.rows_read),
-            ints(&|r| r.rows_accepted),
-            ints(&|r| r.rows_quarantined),
-            ints(&|r| r.rows_superseded),
-            ints(&|r| r.rows_released),
-            strs(&|r| r.warnings.as_deref()),
-        ],
-    )
-    .expect("quality schema")
 }

@@ -30,14 +30,10 @@ use crate::contract::rules::RuleSet;
 use crate::contract::validate::Validator;
 use crate::contract::{Reason, Source};
 use crate::error::{Error, Result};
+use crate::lake::tables::{self, QualityRow, QuarantineRow, QUALITY, QUARANTINE};
 use crate::lake::{DataFile, IngestedFile, Lake, Snapshot};
-use batch::{QualityRow, QuarantineRow};
 use read::Format;
 use stage::StagedFile;
-
-/// Lake table names besides the eight sources.
-pub const QUARANTINE: &str = "quarantine";
-pub const QUALITY: &str = "quality";
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -286,7 +282,11 @@ async fn ingest_new(
         Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>,
     > = BTreeMap::new();
     for (row, values) in released.rows {
-        let source: Source = row.source.parse().map_err(Error::Invalid)?;
+        let source: Source = row.source.parse().map_err(|message| Error::Table {
+            table: QUARANTINE.into(),
+            column: "source".into(),
+            message,
+        })?;
         released_by_source
             .entry(source)
             .or_default()
@@ -340,8 +340,8 @@ async fn ingest_new(
     let written = lake
         .write_parquet(
             &path,
-            batch::quality_schema(),
-            &[batch::quality_batch(&quality)],
+            tables::quality_schema(),
+            &[tables::quality_batch(&quality)],
         )
         .await?;
     next.tables
@@ -430,7 +430,7 @@ async fn write_quarantine(
     path: &str,
     rows: &[QuarantineRow],
 ) -> Result<Option<DataFile>> {
-    let batch = batch::quarantine_batch(rows);
+    let batch = tables::quarantine_batch(rows);
     lake.write_parquet(path, batch.schema(), &[batch]).await
 }
 
@@ -486,7 +486,11 @@ async fn release(
             if row.released_in.is_some() || row.reason != Reason::UnknownUnit.code() {
                 continue;
             }
-            let source: Source = row.source.parse().map_err(Error::Invalid)?;
+            let source: Source = row.source.parse().map_err(|message| Error::Table {
+                table: QUARANTINE.into(),
+                column: "source".into(),
+                message,
+            })?;
             let Some(fields) = stage::fields_from_json(source, &row.fields) else {
                 continue;
             };

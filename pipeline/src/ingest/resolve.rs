@@ -18,11 +18,13 @@ use datafusion::arrow::row::{RowConverter, SortField};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
-use super::batch::{QuarantineRow, RowBatchBuilder};
+use super::batch::RowBatchBuilder;
 use super::stage::{month_of, StagedFile};
 use crate::contract::values::Value;
-use crate::contract::{LakeSchema, Source};
+use crate::contract::Source;
 use crate::error::{Error, Result};
+use crate::lake::schema::LakeSchema;
+use crate::lake::tables::QuarantineRow;
 use crate::lake::{DataFile, Lake, Snapshot};
 
 pub struct KeyedOut {
@@ -313,7 +315,7 @@ pub async fn resolve_iot(
     for (q, v) in released {
         let month = match v[2] {
             Value::Timestamp(ts) => month_of(ts),
-            _ => return Err(Error::Invalid("released IoT row without ts".into())),
+            _ => return Err(Error::Internal("released IoT row without ts".into())),
         };
         released_by_month.entry(month).or_default().push((q, v));
     }

@@ -7,14 +7,16 @@ use std::sync::Arc;
 use chrono::Datelike;
 use tokio::runtime::Handle;
 
-use super::batch::{self, QualityRow, QuarantineRow, RowBatchBuilder};
+use super::batch::RowBatchBuilder;
 use super::read::{self, RawRow, ReadError};
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
 use crate::contract::validate::Validator;
 use crate::contract::values::{local_day, Value};
-use crate::contract::{LakeSchema, Source};
+use crate::contract::Source;
 use crate::error::Result;
+use crate::lake::schema::LakeSchema;
+use crate::lake::tables::{self, QualityRow, QuarantineRow};
 use crate::lake::{Lake, TableWriter};
 
 #[derive(Clone)]
@@ -115,7 +117,7 @@ impl<'a> Sink<'a> {
             quarantine: Vec::new(),
             quarantine_writer: ctx.lake.table_writer(
                 format!("{}/quarantine/{order:06}.parquet", ctx.staging),
-                batch::quarantine_schema(),
+                tables::quarantine_schema(),
             ),
             flush_rows,
         }
@@ -169,7 +171,7 @@ impl<'a> Sink<'a> {
         if self.quarantine.is_empty() {
             return Ok(());
         }
-        let batch = batch::quarantine_batch(&self.quarantine);
+        let batch = tables::quarantine_batch(&self.quarantine);
         self.quarantine.clear();
         self.handle.block_on(self.quarantine_writer.write(&batch))
     }

@@ -5,11 +5,21 @@
 //! versioned snapshot, `_lake/snapshot-<version>.json`, created with `PutMode::Create`: a
 //! snapshot is the commit of one ingest. Files written by an ingest that died before its
 //! snapshot are never referenced, so a crash can leave garbage but never a half-ingested table.
+//!
+//! # Layout
+//! - this file: [`Lake`], object-store access and Parquet files.
+//! - [`schema`] and [`tables`]: the Arrow schema of every lake table (sources from the contract,
+//!   `quarantine`, `quality`).
+//! - `snapshot`: the commit record; `reader`, `writer`: Parquet over `object_store`.
+//! - [`publish`]: run folders, their outputs and the manifest that commits a run.
+//! - [`columns`]: typed reading of a table's columns by name.
 
-pub mod catalog;
 pub mod columns;
+pub mod publish;
 mod reader;
+pub mod schema;
 mod snapshot;
+pub mod tables;
 mod writer;
 
 pub use reader::ObjectReader;

@@ -1,0 +1,59 @@
+//! One SQL step: a file of `sql/` (or SQL compiled from a fitted model) whose result later
+//! steps read as the table named after it.
+
+use std::borrow::Cow;
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub name: &'static str,
+    pub sql: Cow<'static, str>,
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Published as Parquet (and CSV, NDJSON when asked), then read back from the published
+    /// file.
+    Publish { csv: bool, ndjson: bool },
+    /// Not published: a view that the steps reading it execute (each reads it once).
+    View,
+}
+
+impl Step {
+    /// A published table, Parquet (and CSV for people when `csv`).
+    pub const fn publish(name: &'static str, sql: &'static str, csv: bool) -> Self {
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            output: Output::Publish { csv, ndjson: false },
+        }
+    }
+
+    /// A feed table: Parquet, CSV and NDJSON.
+    pub const fn feed(name: &'static str, sql: &'static str) -> Self {
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            output: Output::Publish {
+                csv: true,
+                ndjson: true,
+            },
+        }
+    }
+
+    pub const fn view(name: &'static str, sql: &'static str) -> Self {
+        Step {
+            name,
+            sql: Cow::Borrowed(sql),
+            output: Output::View,
+        }
+    }
+
+    /// The same SQL as an unpublished view: how a past day's tables are computed.
+    pub fn as_view(&self) -> Self {
+        Step {
+            output: Output::View,
+            ..self.clone()
+        }
+    }
+}

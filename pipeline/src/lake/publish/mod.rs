@@ -1,0 +1,444 @@
+//! Publish: a run's tables go to a fresh folder `runs/<as_of>/<run_id>/`, and
+//! `runs/<as_of>/manifest.json`, written last, names that folder. The manifest is the commit: a
+//! reader that follows it never sees a mix of two runs, and a run that dies before its manifest
+//! leaves the previous one as it was. Older attempt folders are removed after the commit, except
+//! the previously committed one (a reader may still be on it).
+
+mod csv_out;
+mod ndjson_out;
+
+pub use csv_out::flatten_lists;
+
+use std::collections::BTreeSet;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::prelude::DataFrame;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Lake;
+use crate::error::{Error, Result};
+
+/// Set to an output name, the process kills itself with SIGKILL right after writing that output
+/// (no destructor, no flush: a power cut): lets tests prove that a run killed mid-way leaves
+/// the last committed run intact.
+pub const ABORT_AFTER_ENV: &str = "FIRECREDIT_ABORT_AFTER";
+
+/// Set to a local folder, each published table's executed physical plan, with DataFusion's
+/// per-operator metrics (rows, elapsed compute, spills), is written there as `<name>.txt`: the
+/// profile of the real run, not of a second `EXPLAIN ANALYZE` execution.
+pub const PROFILE_DIR_ENV: &str = "FIRECREDIT_PROFILE_DIR";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Output {
+    pub name: String,
+    pub format: String,
+    pub path: String,
+    pub rows: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct InputFile {
+    pub source: String,
+    pub file: String,
+    pub sha256: String,
+    pub ingest: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Rules {
+    pub version: String,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StageTiming {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+/// `runs/<as_of>/manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub run_id: String,
+    pub as_of: String,
+    pub firecredit_version: String,
+    /// The lake snapshot the run read.
+    pub lake_version: u64,
+    /// The run's folder, relative to the lake root.
+    pub dir: String,
+    pub inputs: Vec<InputFile>,
+    pub rules: Rules,
+    pub model_version: Option<String>,
+    /// The query engine that ran the SQL: `local` or `ballista://HOST:PORT`.
+    #[serde(default = "local_engine")]
+    pub engine: String,
+    pub outputs: Vec<Output>,
+    pub stage_timings: Vec<StageTiming>,
+}
+
+fn local_engine() -> String {
+    "local".into()
+}
+
+impl Manifest {
+    /// The output `name` in `format` (`parquet` or `csv`).
+    pub fn output(&self, name: &str, format: &str) -> Option<&Output> {
+        self.outputs
+            .iter()
+            .find(|o| o.name == name && o.format == format)
+    }
+}
+
+pub fn manifest_path(as_of: &str) -> String {
+    format!("runs/{as_of}/manifest.json")
+}
+
+/// The committed run for `as_of`, if any.
+pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
+    let path = manifest_path(as_of);
+    match lake.get(&path).await {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Snapshot {
+                path,
+                message: e.to_string(),
+            }),
+        Err(Error::ObjectStore {
+            source: object_store::Error::NotFound { .. },
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The committed run with the latest `as_of` before `as_of`, if any.
+pub async fn previous_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
+    Ok(recent_manifests(lake, as_of, 1).await?.pop())
+}
+
+/// The manifests of up to `n` published days before `as_of`, oldest first.
+pub async fn recent_manifests(lake: &Lake, as_of: &str, n: usize) -> Result<Vec<Manifest>> {
+    let mut days: Vec<String> = lake
+        .list_dirs("runs")
+        .await?
+        .iter()
+        .filter_map(|p| p.rsplit('/').next().map(str::to_string))
+        .filter(|d| d.as_str() < as_of)
+        .collect();
+    days.sort();
+    let mut out = Vec::new();
+    for day in days.iter().rev() {
+        if out.len() == n {
+            break;
+        }
+        if let Some(m) = read_manifest(lake, day).await? {
+            out.push(m);
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// Writes one run's outputs into its own folder, then commits them with the manifest.
+pub struct Publisher {
+    lake: Lake,
+    as_of: String,
+    run_id: String,
+    dir: String,
+    outputs: Vec<Output>,
+    engine: String,
+}
+
+impl Publisher {
+    pub fn new(lake: &Lake, as_of: &str) -> Self {
+        let run_id = format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+            std::process::id()
+        );
+        Publisher {
+            lake: lake.clone(),
+            dir: format!("runs/{as_of}/{run_id}"),
+            as_of: as_of.to_string(),
+            run_id,
+            outputs: Vec::new(),
+            engine: local_engine(),
+        }
+    }
+
+    /// Records the engine that runs the SQL in the manifest.
+    pub fn with_engine(mut self, engine: impl Into<String>) -> Self {
+        self.engine = engine.into();
+        self
+    }
+
+    pub fn path_of(&self, name: &str, format: &str) -> String {
+        format!("{}/{name}.{format}", self.dir)
+    }
+
+    /// Executes `df` once, streaming its batches into `<name>.parquet` (and `<name>.csv` when
+    /// asked, lists `;`-joined). Returns the Parquet path and its schema, so that a later stage
+    /// can read the table back.
+    pub async fn write(
+        &mut self,
+        name: &str,
+        df: DataFrame,
+        with_csv: bool,
+    ) -> Result<(String, SchemaRef)> {
+        self.write_formats(name, df, with_csv, false).await
+    }
+
+    /// [`Publisher::write`], plus `<name>.ndjson` when asked (the credit-platform feed).
+    pub async fn write_formats(
+        &mut self,
+        name: &str,
+        df: DataFrame,
+        with_csv: bool,
+        with_ndjson: bool,
+    ) -> Result<(String, SchemaRef)> {
+        let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
+        let mut files = self.files(name, schema.clone(), with_csv, with_ndjson);
+        let task_ctx = std::sync::Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), task_ctx)?;
+        while let Some(batch) = stream.try_next().await? {
+            files.write(&batch).await?;
+        }
+        write_profile(name, plan.as_ref());
+        let path = self.close(name, files).await?;
+        Ok((path, schema))
+    }
+
+    /// Writes a table the run computed in memory, like [`Publisher::write`].
+    pub async fn write_batches(
+        &mut self,
+        name: &str,
+        schema: SchemaRef,
+        batches: &[RecordBatch],
+        with_csv: bool,
+    ) -> Result<(String, SchemaRef)> {
+        let mut files = self.files(name, schema.clone(), with_csv, false);
+        for batch in batches {
+            files.write(batch).await?;
+        }
+        let path = self.close(name, files).await?;
+        Ok((path, schema))
+    }
+
+    fn files(&self, name: &str, schema: SchemaRef, csv: bool, ndjson: bool) -> TableFiles {
+        let parquet_path = self.path_of(name, "parquet");
+        let csv_path = self.path_of(name, "csv");
+        let ndjson_path = self.path_of(name, "ndjson");
+        TableFiles {
+            parquet: self.lake.table_writer(parquet_path.clone(), schema.clone()),
+            parquet_path,
+            csv: csv.then(|| {
+                (
+                    csv_out::CsvWriter::new(&self.lake, &csv_path, schema),
+                    csv_path,
+                )
+            }),
+            ndjson: ndjson.then(|| {
+                (
+                    ndjson_out::NdjsonWriter::new(&self.lake, &ndjson_path),
+                    ndjson_path,
+                )
+            }),
+            rows: 0,
+        }
+    }
+
+    /// Finishes one table's files and records them as outputs; returns the Parquet path.
+    async fn close(&mut self, name: &str, files: TableFiles) -> Result<String> {
+        let TableFiles {
+            parquet,
+            parquet_path,
+            csv,
+            ndjson,
+            rows,
+        } = files;
+        parquet.finish_even_if_empty().await?;
+        self.record(name, "parquet", &parquet_path, rows).await?;
+        if let Some((c, path)) = csv {
+            c.finish().await?;
+            self.record(name, "csv", &path, rows).await?;
+        }
+        if let Some((j, path)) = ndjson {
+            j.finish().await?;
+            self.record(name, "ndjson", &path, rows).await?;
+        }
+        if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == name) {
+            tracing::error!(output = name, "{ABORT_AFTER_ENV} set: killing this process");
+            kill_self();
+        }
+        Ok(parquet_path)
+    }
+
+    /// An output already written by this run.
+    pub fn output(&self, name: &str, format: &str) -> Option<&Output> {
+        self.outputs
+            .iter()
+            .find(|o| o.name == name && o.format == format)
+    }
+
+    /// Writes `value` as `<name>.json` (pretty, UTF-8).
+    pub async fn write_json<T: Serialize>(&mut self, name: &str, value: &T) -> Result<String> {
+        let bytes = serde_json::to_vec_pretty(value).expect("serialisable");
+        self.write_bytes(name, "json", bytes, 1).await
+    }
+
+    /// Writes a finished document (a report, GeoJSON) as `<name>.<format>`.
+    pub async fn write_bytes(
+        &mut self,
+        name: &str,
+        format: &str,
+        bytes: Vec<u8>,
+        rows: u64,
+    ) -> Result<String> {
+        let path = self.path_of(name, format);
+        self.lake.put(&path, bytes.into()).await?;
+        self.record(name, format, &path, rows).await?;
+        Ok(path)
+    }
+
+    async fn record(&mut self, name: &str, format: &str, path: &str, rows: u64) -> Result<()> {
+        let sha256 = sha256_object(&self.lake, path).await?;
+        self.outputs.push(Output {
+            name: name.into(),
+            format: format.into(),
+            path: path.into(),
+            rows,
+            sha256,
+        });
+        Ok(())
+    }
+
+    /// Writes the manifest (the commit) and removes stale attempt folders.
+    pub async fn commit(
+        self,
+        lake_version: u64,
+        inputs: Vec<InputFile>,
+        rules: Rules,
+        model_version: Option<String>,
+        stage_timings: Vec<StageTiming>,
+    ) -> Result<Manifest> {
+        let previous = read_manifest(&self.lake, &self.as_of).await?;
+        let manifest = Manifest {
+            run_id: self.run_id,
+            as_of: self.as_of.clone(),
+            firecredit_version: env!("CARGO_PKG_VERSION").into(),
+            lake_version,
+            dir: self.dir.clone(),
+            inputs,
+            rules,
+            model_version,
+            engine: self.engine,
+            outputs: self.outputs,
+            stage_timings,
+        };
+        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
+        self.lake
+            .put(&manifest_path(&self.as_of), json.into())
+            .await?;
+        let keep: BTreeSet<String> = [Some(self.dir), previous.map(|p| p.dir)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Err(e) = remove_stale(&self.lake, &self.as_of, &keep).await {
+            tracing::warn!(error = %e, "could not remove stale run folders; they are unreferenced");
+        }
+        Ok(manifest)
+    }
+}
+
+/// The files of one published table being written.
+struct TableFiles {
+    parquet: crate::lake::TableWriter,
+    parquet_path: String,
+    csv: Option<(csv_out::CsvWriter, String)>,
+    ndjson: Option<(ndjson_out::NdjsonWriter, String)>,
+    rows: u64,
+}
+
+impl TableFiles {
+    async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.parquet.write(batch).await?;
+        if let Some((c, _)) = self.csv.as_mut() {
+            c.write(batch).await?;
+        }
+        if let Some((j, _)) = self.ndjson.as_mut() {
+            j.write(batch).await?;
+        }
+        Ok(())
+    }
+}
+
+// The one unsafe call of the project: a test hook that must die like a power cut.
+#[allow(unsafe_code)]
+fn kill_self() -> ! {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on our own pid with a valid signal number has no memory effects.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort()
+}
+
+/// Writes `plan`'s metrics under [`PROFILE_DIR_ENV`] when it is set. A profile is a diagnostic:
+/// failing to write one is logged, never fatal to the run.
+fn write_profile(name: &str, plan: &dyn datafusion::physical_plan::ExecutionPlan) {
+    let Some(dir) = std::env::var_os(PROFILE_DIR_ENV) else {
+        return;
+    };
+    let text = datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan)
+        .indent(true)
+        .to_string();
+    let path = std::path::Path::new(&dir).join(format!("{name}.txt"));
+    let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text));
+    if let Err(e) = written {
+        tracing::warn!(path = %path.display(), error = %e, "profile not written");
+    }
+}
+
+async fn remove_stale(lake: &Lake, as_of: &str, keep: &BTreeSet<String>) -> Result<()> {
+    for dir in lake.list_dirs(&format!("runs/{as_of}")).await? {
+        if !keep.contains(&dir) {
+            lake.delete_prefix(&dir).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The Arrow schema of a published Parquet file.
+pub async fn parquet_schema(lake: &Lake, path: &str) -> Result<SchemaRef> {
+    let reader = super::ObjectReader::new(lake.store(), Path::from(path));
+    let builder = datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|source| Error::Parquet {
+            path: path.to_string(),
+            source,
+        })?;
+    Ok(builder.schema().clone())
+}
+
+/// SHA-256 of an object, streamed.
+pub async fn sha256_object(lake: &Lake, path: &str) -> Result<String> {
+    let p = Path::from(path);
+    let err = |source| Error::ObjectStore {
+        location: path.to_string(),
+        source,
+    };
+    let mut stream = lake.store().get(&p).await.map_err(err)?.into_stream();
+    let mut hasher = Sha256::new();
+    while let Some(chunk) = stream.next().await {
+        hasher.update(chunk.map_err(err)?);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}

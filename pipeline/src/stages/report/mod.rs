@@ -1,0 +1,300 @@
+//! Report stage: the risk-zone report for governments (`report.html`, one self-contained file,
+//! Chinese by default) and the grids as GeoJSON for GIS tools. The figures are small SQL
+//! aggregates (`sql/report/`); the charts are plotters SVG, the page a minijinja template.
+
+pub mod charts;
+pub mod text;
+
+use std::collections::BTreeMap;
+
+use std::time::Instant;
+
+use datafusion::arrow::array::RecordBatch;
+use futures::future::BoxFuture;
+use plotters::style::RGBColor;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::contract::values::format_date;
+use crate::engine::{Stage, StageContext, Step};
+use crate::error::{Error, Result};
+use crate::lake::columns::Columns;
+use crate::lake::publish::recent_manifests;
+use charts::Series;
+pub use text::Lang;
+
+pub const DISTRICT_SUMMARY_SQL: &str = include_str!("../../../../sql/report/district_summary.sql");
+pub const GRID_POINTS_SQL: &str = include_str!("../../../../sql/report/grid_points.sql");
+pub const HAZARD_LIST_SQL: &str = include_str!("../../../../sql/report/hazard_list.sql");
+pub const AREA_LIST_SQL: &str = include_str!("../../../../sql/report/area_list.sql");
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+pub const STEPS: [Step; 1] = [Step::publish(
+    "district_summary",
+    DISTRICT_SUMMARY_SQL,
+    true,
+)];
+
+/// How many earlier runs the trend chart shows.
+const TREND_RUNS: usize = 11;
+
+/// The report stage, in the report's language.
+pub struct Report {
+    pub lang: Lang,
+}
+
+impl Stage for Report {
+    fn name(&self) -> &'static str {
+        "report"
+    }
+
+    fn run<'a>(&'a self, cx: &'a mut StageContext) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.render(cx))
+    }
+}
+
+/// One row of `district_summary`.
+struct Count {
+    district: String,
+    grade: String,
+    level: Option<i64>,
+    units: u64,
+    hazards: u64,
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+struct Totals {
+    open_units: u64,
+    level4: u64,
+    grade_d: u64,
+    hazards: u64,
+}
+
+fn counts(batches: &[RecordBatch]) -> Result<Vec<Count>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let table = Columns::new("district_summary", b);
+        let (d, g) = (table.text("district_code")?, table.text("credit_grade")?);
+        let (l, u, h) = (
+            table.i64s("risk_level")?,
+            table.i64s("units")?,
+            table.i64s("major_hazard_units")?,
+        );
+        for r in 0..b.num_rows() {
+            out.push(Count {
+                district: d[r].clone().unwrap_or_default(),
+                grade: g[r].clone().unwrap_or_default(),
+                level: l[r],
+                units: u[r].unwrap_or(0) as u64,
+                hazards: h[r].unwrap_or(0) as u64,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn totals(counts: &[Count]) -> Totals {
+    let mut t = Totals::default();
+    for c in counts {
+        t.open_units += c.units;
+        t.hazards += c.hazards;
+        if c.level == Some(4) {
+            t.level4 += c.units;
+        }
+        if c.grade == "D" {
+            t.grade_d += c.units;
+        }
+    }
+    t
+}
+
+/// Rows of a small query, each as a map of its columns rendered as text.
+async fn rows(cx: &StageContext, name: &str, sql: &str) -> Result<Vec<BTreeMap<String, String>>> {
+    let batches = cx.frame(sql).await?.collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let names: Vec<String> = b
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let table = Columns::new(name, b);
+        let cols: Vec<Vec<Option<String>>> =
+            names.iter().map(|n| table.text(n)).collect::<Result<_>>()?;
+        for r in 0..b.num_rows() {
+            out.push(
+                names
+                    .iter()
+                    .zip(&cols)
+                    .map(|(n, c)| (n.clone(), c[r].clone().unwrap_or_default()))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+const GRADE_COLORS: [(&str, RGBColor); 4] = [
+    ("A", RGBColor(46, 139, 87)),
+    ("B", RGBColor(70, 130, 180)),
+    ("C", RGBColor(230, 145, 56)),
+    ("D", RGBColor(204, 51, 51)),
+];
+const LEVEL_COLORS: [RGBColor; 4] = [
+    RGBColor(46, 139, 87),
+    RGBColor(230, 200, 60),
+    RGBColor(230, 145, 56),
+    RGBColor(204, 51, 51),
+];
+const AREA_LEVELS: [&str; 4] = ["I", "II", "III", "IV"];
+
+impl Report {
+    /// Publishes `district_summary`, `high_risk_areas.geojson` and `report.html`.
+    async fn render(&self, cx: &mut StageContext) -> Result<()> {
+        cx.run_steps(&STEPS).await?;
+        let started = Instant::now();
+        let as_of = format_date(cx.params.as_of());
+        let model_version = cx.params.text("model_version").unwrap_or_default();
+        let t = text::text(self.lang);
+        let today = counts(&cx.ctx.table("district_summary").await?.collect().await?)?;
+
+        // Grids: GeoJSON points for GIS tools, and the map.
+        let grids = rows(cx, "grid_points", GRID_POINTS_SQL).await?;
+        let features: Vec<serde_json::Value> = grids
+        .iter()
+        .map(|g| {
+            let coordinate = |k: &str| g[k].parse::<f64>().ok();
+            let geometry = match (coordinate("lon"), coordinate("lat")) {
+                (Some(lon), Some(lat)) => json!({"type": "Point", "coordinates": [lon, lat]}),
+                _ => serde_json::Value::Null,
+            };
+            json!({
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "grid_id": g["grid_id"],
+                    "district_code": g["district_code"],
+                    "open_units": g["open_units"].parse::<u64>().unwrap_or(0),
+                    "area_index": g["area_index"].parse::<f64>().unwrap_or(0.0),
+                    "level": g["level"],
+                    "drivers": g["drivers"].split(';').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
+                }
+            })
+        })
+        .collect();
+        let geojson = json!({"type": "FeatureCollection", "features": features});
+        cx.publisher
+            .write_bytes(
+                "high_risk_areas",
+                "geojson",
+                serde_json::to_vec(&geojson).expect("GeoJSON"),
+                grids.len() as u64,
+            )
+            .await?;
+
+        let districts: Vec<String> = today
+            .iter()
+            .map(|c| c.district.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let per_district = |keep: &dyn Fn(&Count) -> bool| -> Vec<u64> {
+            districts
+                .iter()
+                .map(|d| {
+                    today
+                        .iter()
+                        .filter(|c| &c.district == d && keep(c))
+                        .map(|c| c.units)
+                        .sum()
+                })
+                .collect()
+        };
+        let grade_series: Vec<Series> = GRADE_COLORS
+            .iter()
+            .map(|(g, color)| Series {
+                label: g,
+                color: *color,
+                values: per_district(&|c| c.grade == *g),
+            })
+            .collect();
+        let level_series: Vec<Series> = (0..4)
+            .map(|k| Series {
+                label: t.risk_levels[k],
+                color: LEVEL_COLORS[k],
+                values: per_district(&|c| c.level == Some(k as i64 + 1)),
+            })
+            .collect();
+
+        // Trend: this run and up to TREND_RUNS earlier ones that published a summary.
+        let mut history: Vec<(String, Totals)> = Vec::new();
+        for m in recent_manifests(&cx.lake, &as_of, TREND_RUNS).await? {
+            if let Some(out) = m.output("district_summary", "parquet") {
+                let batches = cx.lake.read_all(&out.path, None).await?;
+                history.push((m.as_of.clone(), totals(&counts(&batches)?)));
+            }
+        }
+        let now = totals(&today);
+        history.push((as_of.clone(), now));
+        let runs: Vec<String> = history.iter().map(|h| h.0.clone()).collect();
+        let line = |label, color, f: &dyn Fn(&Totals) -> u64| Series {
+            label,
+            color,
+            values: history.iter().map(|h| f(&h.1)).collect(),
+        };
+        let trend_series = [
+            line(t.level4_units, LEVEL_COLORS[3], &|x| x.level4),
+            line(t.grade_d_units, GRADE_COLORS[2].1, &|x| x.grade_d),
+            line(t.major_hazard_units, RGBColor(120, 60, 160), &|x| x.hazards),
+        ];
+
+        let points: Vec<(f64, f64, usize)> = grids
+            .iter()
+            .filter_map(|g| {
+                let level = AREA_LEVELS.iter().position(|l| *l == g["level"])?;
+                Some((g["lon"].parse().ok()?, g["lat"].parse().ok()?, level))
+            })
+            .collect();
+        let level_legend: Vec<(&str, RGBColor)> = (0..4)
+            .map(|k| (t.area_levels[k], LEVEL_COLORS[3 - k]))
+            .collect();
+        let charts = json!({
+            "grades": charts::stacked_bars(t.grades_by_district, &districts, &grade_series)?,
+            "levels": charts::stacked_bars(t.levels_by_district, &districts, &level_series)?,
+            "trend": charts::trend(t.trend, &runs, &trend_series)?,
+            "map": charts::map(t.map, &points, &level_legend)?,
+        });
+
+        let mut areas = rows(cx, "area_list", AREA_LIST_SQL).await?;
+        for a in &mut areas {
+            if let Some(v) = a.get_mut("area_index") {
+                *v = v.parse::<f64>().map_or(v.clone(), |x| format!("{x:.1}"));
+            }
+        }
+        let hazards = rows(cx, "hazard_list", HAZARD_LIST_SQL).await?;
+        let mut env = minijinja::Environment::new();
+        env.add_template("report.html", TEMPLATE)
+            .map_err(|e| Error::Report(format!("template: {e}")))?;
+        let html = env
+            .get_template("report.html")
+            .and_then(|tpl| {
+                tpl.render(minijinja::context! {
+                    t => &t,
+                    as_of => &as_of,
+                    model_version => &model_version,
+                    rules_version => &cx.rules.version,
+                    totals => now,
+                    charts => charts,
+                    areas => areas,
+                    hazards => hazards,
+                })
+            })
+            .map_err(|e| Error::Report(format!("template: {e}")))?;
+        cx.publisher
+            .write_bytes("report", "html", html.into_bytes(), 1)
+            .await?;
+        cx.record("html", started);
+        Ok(())
+    }
+}

@@ -1,0 +1,143 @@
+//! Risk stage (scoring.md §3): leakage-free features in SQL at three cutoffs (reading each
+//! cutoff's credit and hazard status from `unit_status`), two candidate models fitted in Rust
+//! (linfa logistic regression and a linfa-trees forest) judged by an out-of-time backtest,
+//! Platt calibration, and scoring in SQL: the chosen model compiles to an expression that the
+//! engine evaluates. Risk levels are SQL too, for today and the backtest.
+//!
+//! # Layout
+//! - this file: the stage, in order: features → fit → model artifact and scorecard → scores and
+//!   levels → report.
+//! - [`features`]: the feature table and its rows as datasets.
+//! - [`fit`]: the candidates, the backtest and the final fit.
+//! - [`scoring`]: the model compiled to SQL, risk levels, the scorecard.
+//! - [`report`]: the model report, `model_report.json`.
+
+pub mod features;
+pub mod fit;
+pub mod report;
+pub mod scoring;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use datafusion::common::ScalarValue;
+use firecredit_models::artifact::{Artifact, FORMAT};
+use futures::future::BoxFuture;
+
+use crate::contract::values::format_date;
+use crate::engine::catalog::register_batch;
+use crate::engine::{Params, Stage, StageContext, Step};
+use crate::error::{Error, Result};
+use crate::stages::status::cutoffs;
+use features::{cutoffs_table, read_features, training_data_sha256, FEATURES_SQL};
+pub use fit::ModelChoice;
+use report::{Backtest, ModelReport};
+use scoring::{publish_scorecard, risk_scores_step, RISK_LEVELS};
+
+/// The features of every unit at every cutoff: the model's training and scoring rows.
+pub const FEATURES: Step = Step::publish("features", FEATURES_SQL, false);
+
+pub struct Risk {
+    pub model: ModelChoice,
+    /// The generator's `_truth/fire_truth.csv`, for the oracle AUC in the model report.
+    pub truth: Option<PathBuf>,
+}
+
+impl Stage for Risk {
+    fn name(&self) -> &'static str {
+        "risk"
+    }
+
+    fn run<'a>(&'a self, cx: &'a mut StageContext) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.score(cx))
+    }
+}
+
+impl Risk {
+    /// Publishes `features`, `model.json`, `scorecard`, `risk_scores` and `model_report.json`,
+    /// registers `risk_levels` and binds `$model_version` for the stages after.
+    async fn score(&self, cx: &mut StageContext) -> Result<()> {
+        let as_of = cx.params.as_of();
+        let [train_cut, test_cut, _] = cutoffs(as_of);
+        register_batch(&cx.ctx, "cutoffs", cutoffs_table(as_of)?).await?;
+        cx.run_step(&FEATURES).await?;
+
+        let started = Instant::now();
+        let path = cx.output("features", "parquet")?.path.clone();
+        let [train, test]: [_; 2] = read_features(&cx.lake, &path, &[train_cut, test_cut])
+            .await?
+            .try_into()
+            .map_err(|_| Error::Internal("two cutoffs of features".into()))?;
+        tracing::debug!(seconds = started.elapsed().as_secs_f64(), "features read");
+        let fitted = fit::fit(&train, &test, self.model)?;
+        cx.record("fit", started);
+
+        // The model is named after what it was fitted on, not after the feature file's bytes
+        // (which depend on how the engine batched its output): both engines give one version.
+        let data_sha256 = training_data_sha256(&[&train, &test]);
+        let version = format!(
+            "{}-{}-{}",
+            fitted.kind,
+            format_date(test_cut),
+            &data_sha256[..12]
+        );
+        let chosen = fitted.chosen();
+        let artifact = Artifact {
+            format: FORMAT.into(),
+            version: version.clone(),
+            kind: fitted.kind,
+            model: fitted.model.clone(),
+            calibration: chosen.calibration,
+            training_cutoff: format_date(test_cut),
+            training_rows: test.data.rows(),
+            data_sha256,
+            metrics: chosen
+                .auc
+                .map(|a| BTreeMap::from([("backtest_auc".to_string(), a)]))
+                .unwrap_or_default(),
+        };
+        cx.publisher.write_json("model", &artifact).await?;
+        publish_scorecard(cx, &test.data, &fitted.logistic).await?;
+
+        let scores = risk_scores_step(&artifact);
+        tracing::info!(kind = %fitted.kind, sql_bytes = scores.sql.len(), "model compiled to SQL");
+        cx.run_step(&scores).await?;
+        cx.register_view(&RISK_LEVELS).await?;
+
+        let psi = match cx
+            .previous
+            .as_ref()
+            .and_then(|m| m.output("unit_scores", "parquet"))
+        {
+            Some(previous) => {
+                let today = cx.output("risk_scores", "parquet")?.path.clone();
+                let today = report::probabilities(&cx.lake, "risk_scores", &today).await?;
+                let before = report::probabilities(&cx.lake, "unit_scores", &previous.path).await?;
+                firecredit_models::metrics::psi(&before, &today)
+            }
+            None => None,
+        };
+        let labels = test.data.labels().to_vec();
+        let levels = report::backtest_levels(
+            &cx.ctx,
+            &Params::new(test_cut, &cx.rules),
+            &test.unit_ids,
+            &chosen.test_p,
+        )
+        .await?;
+        let backtest = Backtest {
+            train_cut,
+            test_cut,
+            labels: &labels,
+            levels: &levels,
+        };
+        let oracle = report::oracle_auc(self.truth.as_deref(), &format_date(test_cut));
+        let report = ModelReport::new(version.clone(), &fitted, &backtest, oracle, psi);
+        tracing::info!(model = %fitted.kind, auc = ?report.auc, oracle = ?report.oracle_auc, "risk model");
+        cx.publisher.write_json("model_report", &report).await?;
+        cx.params
+            .set("model_version", ScalarValue::Utf8(Some(version)));
+        Ok(())
+    }
+}
