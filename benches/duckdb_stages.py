@@ -2,7 +2,7 @@
 """Stage by stage beside DuckDB, on the same lake Parquet and the same `sql/` files.
 
 Usage: duckdb_stages.py FIRECREDIT LAKE AS_OF [--threads 2] [--memory-limit 6G]
-       pip install duckdb
+       pip install duckdb deltalake
 
 1. Runs `FIRECREDIT run --lake LAKE --as-of AS_OF` and reads each step's time from the new
    manifest (each firecredit step executes its SQL and writes its Parquet output).
@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from deltalake import DeltaTable
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = ROOT / "sql"
@@ -165,9 +166,13 @@ class Duck:
         self.con.execute(f"SET memory_limit = '{memory}'")
         self.con.execute("SET TimeZone = 'UTC'")
         self.out = out
-        snap = sorted((lake / "_lake").glob("snapshot-*.json"))[-1]
-        for name, files in json.loads(snap.read_text())["tables"].items():
-            paths = ", ".join(f"'{lake / f['path']}'" for f in files)
+        # The lake's Delta tables at their latest version: the files the Delta log lists (a
+        # folder may hold superseded files until `lake vacuum`), read by delta-rs's Python
+        # package since DuckDB's delta extension is not on PyPI.
+        for root in sorted(p for p in (lake / "tables").iterdir() if p.name != "ingest_log"):
+            name = root.name
+            files = DeltaTable(str(root)).file_uris()
+            paths = ", ".join(f"'{f}'" for f in files)
             if paths:
                 self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{paths}])")
         for name in ["violations", "bonuses", "classes", "hazard_elements", "penalty_bands"]:

@@ -27,11 +27,20 @@ pub enum Error {
     #[error("invalid lake location `{url}`: {message}")]
     LakeUrl { url: String, message: String },
 
-    #[error("lake snapshot {path} is corrupt: {message}")]
-    Snapshot { path: String, message: String },
+    #[error("{path} is corrupt: {message}")]
+    Manifest { path: String, message: String },
 
-    #[error("another ingest committed lake version {version} first; rerun the ingest")]
-    Conflict { version: u64 },
+    /// Another writer changed a table or a manifest first; nothing of this write is visible.
+    #[error("{table}: {message}")]
+    Conflict { table: String, message: String },
+
+    /// A Delta table could not be read or written.
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
 
     #[error(transparent)]
     Rules(#[from] RuleError),
@@ -131,8 +140,9 @@ impl Error {
             Error::FilesFailed { .. } => 3,
             Error::Io { .. }
             | Error::ObjectStore { .. }
-            | Error::Snapshot { .. }
-            | Error::Conflict { .. } => 4,
+            | Error::Manifest { .. }
+            | Error::Conflict { .. }
+            | Error::Delta { .. } => 4,
             Error::Parquet { source, .. } => parquet_exit_code(source),
             Error::PlanMismatch { .. } => 5,
             // The cluster is unreachable or refused the job: like a lake failure, nothing was

@@ -11,8 +11,8 @@
 //!   [`ingest`] (inbox files into the lake) stands beside them, before any run.
 //! - [`engine`]: the DataFusion session (local or Ballista), the project's SQL functions, the
 //!   rule tables and bound parameters, the step runner and the stage context.
-//! - [`lake`]: object-store access, the lake's tables and snapshot commit, publication of a
-//!   run's outputs and its manifest.
+//! - [`lake`]: object-store access, the lake's Delta tables (commits across tables, pinned
+//!   snapshots, maintenance), publication of a run's outputs, its manifest and the feed table.
 //! - [`contract`]: the data contract and the rule tables (the `firecredit-contract` crate).
 //!
 //! [`error`] and [`progress`] are leaves that every layer may use. The models are the

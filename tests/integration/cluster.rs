@@ -105,21 +105,9 @@ fn contents(lake: &Path, m: &Manifest) -> Vec<(String, Vec<String>)> {
     for o in &m.outputs {
         let key = format!("{}.{}", o.name, o.format);
         let value = if o.format == "parquet" {
-            let path = lake.join(&o.path);
-            let file = std::fs::File::open(path).unwrap();
-            let reader =
-                datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-                    file,
-                )
-                .unwrap();
-            let columns: Vec<String> = reader
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| f.name().clone())
-                .collect();
-            let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
-            published(lake, m, &o.name, &columns)
+            let batch = parquet_file(&lake.join(&o.path));
+            let batch = firecredit::lake::publish::flatten_lists(&batch).unwrap();
+            batch_lines(&batch, None, ",")
         } else {
             vec![String::from_utf8_lossy(&std::fs::read(lake.join(&o.path)).unwrap()).into_owned()]
         };

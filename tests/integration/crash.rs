@@ -87,7 +87,7 @@ fn nightly_killed_at_many_points_recovers_to_the_uninterrupted_result() {
         "inspection_plan",
     ] {
         let status = nightly_cmd(&lake, DAY2)
-            .env(firecredit::lake::publish::ABORT_AFTER_ENV, output)
+            .env(firecredit::lake::ABORT_AFTER_ENV, output)
             .status()
             .unwrap();
         assert!(!status.success(), "killed after {output}");

@@ -30,7 +30,7 @@ fn rerun(lake: &Path, extra: &[&str], abort_after: Option<&str>) -> std::process
     .args(["--truth", truth.to_str().unwrap()])
     .args(extra);
     if let Some(output) = abort_after {
-        cmd.env(firecredit::lake::publish::ABORT_AFTER_ENV, output);
+        cmd.env(firecredit::lake::ABORT_AFTER_ENV, output);
     }
     cmd.output().unwrap()
 }
@@ -89,12 +89,21 @@ fn a_run_killed_mid_way_leaves_the_last_run_intact() {
         checksums(&committed),
         "the rerun completes with the same tables"
     );
-    // Only the new run and the one before it are kept.
-    let attempts = std::fs::read_dir(lake.join("runs/2026-06-30"))
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().is_dir())
-        .count();
-    assert_eq!(attempts, 2);
+    // A run never deletes another attempt's folder (it may be a concurrent run's): the killed
+    // attempts stay until `lake vacuum`, which keeps the new run and the one it replaced.
+    let attempts = || {
+        std::fs::read_dir(lake.join("runs/2026-06-30"))
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count()
+    };
+    assert_eq!(attempts(), 5);
+    let lake_arg = lake.to_str().unwrap();
+    assert_ok(&firecredit(&[
+        "lake", "--lake", lake_arg, "vacuum", "--retain", "0h",
+    ]));
+    assert_eq!(attempts(), 2);
+    assert_eq!(manifest(&lake, "2026-06-30"), again);
 }
 
 #[test]

@@ -209,27 +209,52 @@ pub fn run_day(lake: &Path, as_of: &str, extra: &[&str]) -> Output {
     firecredit(&args)
 }
 
+/// The committed manifest of `as_of` in `lake` (a folder or an `s3://` URL).
 pub fn manifest(lake: &Path, as_of: &str) -> Manifest {
-    let text = std::fs::read_to_string(lake.join(format!("runs/{as_of}/manifest.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
+    runtime().block_on(async {
+        let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+        firecredit::lake::publish::read_manifest(&lake, as_of)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no manifest of {as_of}"))
+    })
 }
 
 /// A published Parquet table as CSV lines of `columns` (lists `;`-joined), in file order.
 pub fn published(lake: &Path, m: &Manifest, table: &str, columns: &[&str]) -> Vec<String> {
-    let path = lake.join(&m.output(table, "parquet").unwrap().path);
-    let file = std::fs::File::open(path).unwrap();
+    let batch = parquet_file(&lake.join(&m.output(table, "parquet").unwrap().path));
+    let batch = firecredit::lake::publish::flatten_lists(&batch).unwrap();
+    batch_lines(&batch, Some(columns), ",")
+}
+
+/// A local Parquet file as one batch.
+pub fn parquet_file(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reader =
         datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
             .unwrap()
             .build()
             .unwrap();
-    let mut lines = Vec::new();
-    for batch in reader {
-        let batch = batch.unwrap();
-        let batch = firecredit::lake::publish::flatten_lists(&batch).unwrap();
-        lines.extend(batch_lines(&batch, Some(columns), ","));
+    let schema = datafusion::arrow::array::RecordBatchReader::schema(&reader);
+    let batches: Vec<RecordBatch> = reader.map(Result::unwrap).collect();
+    concat_batches(&schema, &batches).unwrap()
+}
+
+/// Makes sure python3 can import `module`, installing `package` from PyPI when it cannot.
+pub fn require_python(module: &str, package: &str) {
+    let has = || {
+        Command::new("python3")
+            .args(["-c", &format!("import {module}")])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", package])
+            .status()
+            .expect("run pip");
+        assert!(status.success() && has(), "pip install {package} failed");
     }
-    lines
 }
 
 pub fn expected(path: &Path) -> (Vec<String>, Vec<String>) {
@@ -321,17 +346,18 @@ pub fn batch_lines(batch: &RecordBatch, columns: Option<&[&str]>, sep: &str) -> 
         .collect()
 }
 
-/// Every output of `m` exists in `lake` with the SHA-256 the manifest records.
+/// Every output of `m` exists in `lake` (a folder or an `s3://` URL) with the SHA-256 the
+/// manifest records.
 pub fn assert_outputs_match(lake: &Path, m: &Manifest) {
+    use sha2::{Digest, Sha256};
     assert!(!m.outputs.is_empty());
-    for o in &m.outputs {
-        assert_eq!(
-            firecredit::ingest::sha256_file(&lake.join(&o.path)).unwrap(),
-            o.sha256,
-            "{}",
-            o.path
-        );
-    }
+    let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+    runtime().block_on(async {
+        for o in &m.outputs {
+            let bytes = lake.get(&o.path).await.unwrap();
+            assert_eq!(hex::encode(Sha256::digest(&bytes)), o.sha256, "{}", o.path);
+        }
+    });
 }
 
 /// The command exited 2 with `words` in its message, and did not panic.

@@ -11,6 +11,7 @@ mod hazard;
 mod helpers;
 mod hostile;
 mod ingest;
+mod lake;
 mod plan;
 mod report;
 mod risk;

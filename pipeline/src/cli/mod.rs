@@ -7,6 +7,7 @@ mod cluster;
 mod explain;
 mod generate;
 mod ingest;
+mod lake;
 mod nightly;
 mod run;
 mod verify_plan;
@@ -50,6 +51,7 @@ pub enum Command {
     Run(run::RunArgs),
     Nightly(nightly::NightlyArgs),
     Explain(explain::ExplainArgs),
+    Lake(lake::LakeArgs),
     VerifyPlan(verify_plan::VerifyPlanArgs),
     #[cfg(feature = "ballista")]
     Scheduler(cluster::SchedulerArgs),
@@ -57,14 +59,25 @@ pub enum Command {
     Executor(cluster::ExecutorArgs),
 }
 
+/// Logs to stderr at `level` (a level, or a full `tracing` filter). The Delta crates report
+/// every snapshot they load at info; a level alone keeps them at warn.
 pub fn init_logging(level: Option<&str>) {
+    let directives = |level: &str| {
+        let chatty = ["info", "debug", "trace"].contains(&level.to_ascii_lowercase().as_str());
+        if chatty {
+            format!("{level},delta_kernel=warn,buoyant_kernel=warn,deltalake_core=warn")
+        } else {
+            level.to_string()
+        }
+    };
     let filter = level
-        .map(tracing_subscriber::EnvFilter::new)
+        .map(|l| tracing_subscriber::EnvFilter::new(directives(l)))
         .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(directives("info")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -76,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => runtime()?.block_on(run::execute(args)),
         Command::Nightly(args) => runtime()?.block_on(nightly::execute(args)),
         Command::Explain(args) => runtime()?.block_on(explain::execute(args)),
+        Command::Lake(args) => runtime()?.block_on(lake::execute(args)),
         Command::VerifyPlan(args) => verify_plan::execute(args),
         #[cfg(feature = "ballista")]
         Command::Scheduler(args) => runtime()?.block_on(cluster::scheduler(args)),

@@ -61,6 +61,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
     run::execute(run::RunArgs {
         lake: args.lake,
         as_of: args.as_of,
+        lake_version: None,
         rules: args.rules,
         engine: args.engine,
         truth,

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::contract::rules::RuleSet;
 use crate::engine::{Engine, EngineOptions};
 use crate::lake::publish::{manifest_path, StageTiming};
-use crate::lake::Lake;
+use crate::lake::{Lake, Pins};
 use crate::run::{run, RunOptions};
 use crate::stages::plan::{Campaign, PlanOptions};
 use crate::stages::report::Lang;
@@ -27,6 +27,11 @@ pub struct RunArgs {
     /// The scoring date (local date, YYYY-MM-DD): only what is known by then counts.
     #[arg(long, value_parser = super::parse_as_of)]
     pub as_of: i32,
+    /// Read the lake as it was: every table at the versions given (`units=3,violations=5`; the
+    /// others at their latest), or every table as it was at an instant (RFC 3339, e.g.
+    /// 2026-06-30T18:00:00+08:00). A run's manifest lists the versions it read.
+    #[arg(long, value_parser = parse_pins)]
+    pub lake_version: Option<Pins>,
     /// Rule tables folder replacing the shipped defaults: the six tables of sql/rules/
     /// (violations, bonuses, classes, hazard_elements, penalty_bands, parameters), checked
     /// before anything runs (exit 2 naming the table, row and column).
@@ -129,6 +134,39 @@ pub fn timing_table(timings: &[StageTiming]) -> String {
     out
 }
 
+/// `table=version,…` or an instant.
+pub fn parse_pins(text: &str) -> Result<Pins, String> {
+    if !text.contains('=') {
+        let micros = crate::contract::values::parse_timestamp(text)
+            .ok_or_else(|| format!("`{text}` is neither table=version,… nor a timestamp"))?;
+        let at = chrono::DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| format!("`{text}` is out of range"))?;
+        return Ok(Pins::Time(at));
+    }
+    let names: Vec<&str> = crate::lake::tables::all()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let mut versions = std::collections::BTreeMap::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (table, version) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("`{entry}`: expected table=version"))?;
+        if !names.contains(&table.trim()) {
+            return Err(format!(
+                "`{table}` is not a lake table ({})",
+                names.join(", ")
+            ));
+        }
+        let version: u64 = version
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{entry}`: the version is a whole number"))?;
+        versions.insert(table.trim().to_string(), version);
+    }
+    Ok(Pins::Versions(versions))
+}
+
 /// `123`, `64K`, `800M`, `6G` (binary units).
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
@@ -165,6 +203,7 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
     let lake = Lake::open(&args.lake)?;
     let opts = RunOptions {
         as_of: args.as_of,
+        pins: args.lake_version.clone().unwrap_or_default(),
         rules,
         engine: args.engine.options(),
         truth: args.truth.clone(),

@@ -9,7 +9,8 @@
 //!
 //! Units are staged and resolved first, so every other source checks `unit_id` against the
 //! registry as it stands after this ingest, and quarantined `unknown_unit` rows whose unit has
-//! now arrived are released. One snapshot commit at the end makes it all visible at once.
+//! now arrived are released. The new files of every table are then committed as one ingest
+//! through the ingest log (`lake::commit`): all of it becomes visible, or a rerun finishes it.
 
 pub mod batch;
 pub mod read;
@@ -30,8 +31,9 @@ use crate::contract::rules::RuleSet;
 use crate::contract::validate::Validator;
 use crate::contract::{Reason, Source};
 use crate::error::{Error, Result};
+use crate::lake::commit::{changes, commit_next, Prepared, RecordKind};
 use crate::lake::tables::{self, QualityRow, QuarantineRow, QUALITY, QUARANTINE};
-use crate::lake::{DataFile, IngestedFile, Lake, Snapshot};
+use crate::lake::{DataFile, Lake, Snapshot};
 use read::Format;
 use stage::StagedFile;
 
@@ -173,9 +175,11 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Ingests every new file of the inbox into the lake and commits one snapshot.
+/// Ingests every new file of the inbox into the lake: stages, resolves and commits the new
+/// files as the lake's next change (`lake::commit`), after finishing one that was recorded and
+/// not applied.
 pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
-    let mut files = {
+    let files = {
         let inbox = opts.inbox.clone();
         tokio::task::spawn_blocking(move || -> Result<Vec<InboxFile>> {
             use rayon::prelude::*;
@@ -190,65 +194,67 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
             Ok(files)
         })
         .await
-        .expect("hashing task")?
+        .map_err(|e| Error::Internal(format!("hashing the inbox: {e}")))??
     };
-    let base = lake.snapshot().await?;
-    let seq = base.version + 1;
-    let mut skipped = Vec::new();
-    let mut seen = HashSet::new();
-    files.retain(|f| {
-        let new = !base.ingested.contains_key(&f.sha256) && seen.insert(f.sha256.clone());
-        if !new {
-            info!(file = %f.rel, "already ingested (same SHA-256); skipped");
-            skipped.push(f.rel.clone());
-        }
-        new
-    });
-    if files.is_empty() {
-        return Ok(IngestReport {
-            version: base.version,
-            committed: false,
-            files: vec![],
-            skipped,
-            released: 0,
+    let committed = commit_next(lake, async |base: &Snapshot, seq: u64, tag: &str| {
+        let mut skipped = Vec::new();
+        let mut seen = HashSet::new();
+        let mut new = files.clone();
+        new.retain(|f| {
+            let fresh = !base.ingested.contains_key(&f.sha256) && seen.insert(f.sha256.clone());
+            if !fresh {
+                info!(file = %f.rel, "already ingested (same SHA-256); skipped");
+                skipped.push(f.rel.clone());
+            }
+            fresh
         });
+        if new.is_empty() {
+            return Ok(Prepared::Nothing((vec![], skipped, 0)));
+        }
+        let staging = format!("_staging/{tag}");
+        let result = ingest_new(lake, opts, base, seq, tag, &staging, new).await;
+        if let Err(e) = lake.delete_prefix(&staging).await {
+            warn!(error = %e, "could not clean the staging area; it is unreferenced and safe to delete");
+        }
+        let (next, quality, released) = result?;
+        Ok(Prepared::Changes {
+            kind: RecordKind::Ingest,
+            files: quality.len() as u64,
+            changes: changes(base, next),
+            value: (quality, skipped, released),
+        })
+    })
+    .await?;
+    let (files, skipped, released) = committed.value;
+    if committed.committed {
+        info!(
+            ingest = committed.version,
+            files = files.len(),
+            released,
+            "ingest committed"
+        );
     }
-    let staging = format!(
-        "_staging/{seq:012}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    );
-    let result = ingest_new(lake, opts, &base, seq, &staging, files).await;
-    if let Err(e) = lake.delete_prefix(&staging).await {
-        warn!(error = %e, "could not clean the staging area; it is unreferenced and safe to delete");
-    }
-    let (snapshot, quality, released) = result?;
-    lake.commit(&snapshot).await?;
-    info!(
-        version = seq,
-        files = quality.len(),
-        released,
-        "ingest committed"
-    );
     Ok(IngestReport {
-        version: seq,
-        committed: true,
-        files: quality,
+        version: committed.version,
+        committed: committed.committed,
+        files,
         skipped,
         released,
     })
 }
 
+/// Stages and resolves `files` as ingest `seq` on `base`: every table's files after the
+/// ingest, the quality rows and the number of rows released from the quarantine.
 async fn ingest_new(
     lake: &Lake,
     opts: &IngestOptions,
     base: &Snapshot,
     seq: u64,
+    tag: &str,
     staging: &str,
     files: Vec<InboxFile>,
-) -> Result<(Snapshot, Vec<QualityRow>, u64)> {
-    let mut next = base.clone();
-    next.version = seq;
+) -> Result<(BTreeMap<String, Vec<DataFile>>, Vec<QualityRow>, u64)> {
+    let mut next: BTreeMap<String, Vec<DataFile>> = BTreeMap::new();
     let ctx = stage::StageContext {
         lake: lake.clone(),
         rules: opts.rules.clone(),
@@ -266,15 +272,16 @@ async fn ingest_new(
     let no_units = Arc::new(HashSet::new());
     let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
     let units_out =
-        resolve::resolve_keyed(lake, base, seq, Source::Units, &mut staged, Vec::new()).await?;
+        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &mut staged, Vec::new())
+            .await?;
     let mut registry = old_units;
     registry.extend(units_out.winners.keys().cloned());
     let registry = Arc::new(registry);
-    next.tables
-        .insert(Source::Units.name().into(), units_out.files);
+    next.insert(Source::Units.name().into(), units_out.files);
 
     // Release quarantined rows whose unit has now arrived.
-    let (mut quarantine_files, released) = release(lake, base, seq, &opts.rules, &registry).await?;
+    let (mut quarantine_files, released) =
+        release(lake, base, seq, tag, &opts.rules, &registry).await?;
 
     let mut others = stage_all(&ctx, other_files, registry.clone(), opts.parallelism).await?;
     let mut released_by_source: BTreeMap<
@@ -295,13 +302,13 @@ async fn ingest_new(
     for source in Source::ALL.into_iter().filter(|s| *s != Source::Units) {
         let released = released_by_source.remove(&source).unwrap_or_default();
         let files = if source == Source::IotEvents {
-            resolve::resolve_iot(lake, base, seq, &mut others, released).await?
+            resolve::resolve_iot(lake, base, seq, tag, &mut others, released).await?
         } else {
-            resolve::resolve_keyed(lake, base, seq, source, &mut others, released)
+            resolve::resolve_keyed(lake, base, seq, tag, source, &mut others, released)
                 .await?
                 .files
         };
-        next.tables.insert(source.name().into(), files);
+        next.insert(source.name().into(), files);
     }
     staged.extend(others);
     staged.sort_by_key(|s| s.order);
@@ -322,9 +329,9 @@ async fn ingest_new(
             new_rows.extend(batches.iter().flat_map(quarantine_rows));
         }
     }
-    let path = format!("tables/{QUARANTINE}/part-{seq:012}.parquet");
+    let path = format!("tables/{QUARANTINE}/part-{tag}.parquet");
     quarantine_files.extend(write_quarantine(lake, &path, &new_rows).await?);
-    next.tables.insert(QUARANTINE.into(), quarantine_files);
+    next.insert(QUARANTINE.into(), quarantine_files);
 
     let quality: Vec<QualityRow> = staged
         .iter()
@@ -336,7 +343,7 @@ async fn ingest_new(
             q
         })
         .collect();
-    let path = format!("tables/{QUALITY}/part-{seq:012}.parquet");
+    let path = format!("tables/{QUALITY}/part-{tag}.parquet");
     let written = lake
         .write_parquet(
             &path,
@@ -344,22 +351,9 @@ async fn ingest_new(
             &[tables::quality_batch(&quality)],
         )
         .await?;
-    next.tables
-        .entry(QUALITY.into())
-        .or_default()
-        .extend(written);
-    for s in &staged {
-        if s.quality.status == "ok" {
-            next.ingested.insert(
-                s.quality.sha256.clone(),
-                IngestedFile {
-                    ingest: seq,
-                    source: s.quality.source.clone(),
-                    file: s.quality.file.clone(),
-                },
-            );
-        }
-    }
+    let mut quality_files = base.files(QUALITY).to_vec();
+    quality_files.extend(written);
+    next.insert(QUALITY.into(), quality_files);
     Ok((next, quality, released.count))
 }
 
@@ -469,6 +463,7 @@ async fn release(
     lake: &Lake,
     base: &Snapshot,
     seq: u64,
+    tag: &str,
     rules: &RuleSet,
     registry: &HashSet<String>,
 ) -> Result<(Vec<DataFile>, Released)> {
@@ -512,7 +507,7 @@ async fn release(
             }
         }
         if changed {
-            let path = format!("tables/{QUARANTINE}/part-{seq:012}-r{k:04}.parquet");
+            let path = format!("tables/{QUARANTINE}/part-{tag}-r{k:04}.parquet");
             files.extend(write_quarantine(lake, &path, &rows).await?);
         } else {
             files.push(f.clone());

@@ -100,6 +100,7 @@ pub async fn resolve_keyed(
     lake: &Lake,
     base: &Snapshot,
     seq: u64,
+    tag: &str,
     source: Source,
     staged: &mut [StagedFile],
     released: Released,
@@ -222,7 +223,7 @@ pub async fn resolve_keyed(
             files.push(f.clone());
             continue;
         }
-        let path = format!("tables/{}/part-{seq:012}-r{k:04}.parquet", source.name());
+        let path = format!("tables/{}/part-{tag}-r{k:04}.parquet", source.name());
         let mut writer = lake.table_writer(path, schema.clone());
         let mut batches = lake.read_parquet(&f.path, None).await?;
         while let Some(b) = batches.try_next().await? {
@@ -234,7 +235,7 @@ pub async fn resolve_keyed(
     }
 
     // This ingest's winners, in arrival order, streamed into one file.
-    let path = format!("tables/{}/part-{seq:012}.parquet", source.name());
+    let path = format!("tables/{}/part-{tag}.parquet", source.name());
     let mut writer = lake.table_writer(path, schema);
     for (input, keep) in inputs.iter().zip(&keep) {
         for (part, keep) in keep.iter().enumerate() {
@@ -304,6 +305,7 @@ pub async fn resolve_iot(
     lake: &Lake,
     base: &Snapshot,
     seq: u64,
+    tag: &str,
     staged: &mut [StagedFile],
     released: Released,
 ) -> Result<Vec<DataFile>> {
@@ -355,7 +357,7 @@ pub async fn resolve_iot(
                 seen.extend(hasher.hashes(&b)?);
             }
         }
-        let path = format!("tables/{}/{dir}/part-{seq:012}.parquet", source.name());
+        let path = format!("tables/{}/{dir}/part-{tag}.parquet", source.name());
         let mut writer = lake.table_writer(path, schema.clone());
         for input in inputs {
             let (staged_index, mut batches) = match input {

@@ -1,31 +1,40 @@
 //! The lake: every byte firecredit stores goes through `object_store`, so a local folder and an
 //! S3 bucket differ only in the URL.
 //!
-//! Tables are sets of immutable Parquet files. Which files make up each table is recorded in a
-//! versioned snapshot, `_lake/snapshot-<version>.json`, created with `PutMode::Create`: a
-//! snapshot is the commit of one ingest. Files written by an ingest that died before its
-//! snapshot are never referenced, so a crash can leave garbage but never a half-ingested table.
+//! Every lake table is a Delta table (delta-rs) under `tables/<name>/`: immutable Parquet files
+//! and a `_delta_log` whose commits say which files make up each version. Any Delta reader
+//! (Spark, DuckDB, Polars, pandas through `deltalake`) reads the lake as firecredit does. Files
+//! written by a writer that died before its commit are referenced by no version: a crash can
+//! leave garbage (removed by `lake vacuum`) but never a half-written table.
 //!
 //! # Layout
-//! - this file: [`Lake`], object-store access and Parquet files.
+//! - this file: [`Lake`], object-store access, Parquet files, conditional writes.
 //! - [`schema`] and [`tables`]: the Arrow schema of every lake table (sources from the contract,
-//!   `quarantine`, `quality`).
-//! - `snapshot`: the commit record; `reader`, `writer`: Parquet over `object_store`.
-//! - [`publish`]: run folders, their outputs and the manifest that commits a run.
+//!   `quarantine`, `quality`) and where each lives.
+//! - [`delta`]: a table as a Delta table: create, load at a version or time, commit files.
+//! - [`snapshot`]: a pinned view of every table (versions and files) and what has been taken.
+//! - [`commit`]: one ingest committed across the tables, through the ingest log.
+//! - [`maintenance`]: vacuum, optimize, history; [`migrate`]: the former private format to Delta.
+//! - `reader`, `writer`: Parquet over `object_store`.
+//! - [`publish`]: run folders, their outputs, the manifest that commits a run, the feed table.
 //! - [`columns`]: typed reading of a table's columns by name.
 
 pub mod columns;
+pub mod commit;
+pub mod delta;
+pub mod maintenance;
+pub mod migrate;
 pub mod publish;
 mod reader;
 pub mod schema;
-mod snapshot;
+pub mod snapshot;
 pub mod tables;
 mod writer;
 
 pub use reader::ObjectReader;
 pub use writer::TableWriter;
 
-pub use snapshot::{DataFile, IngestedFile, Snapshot};
+pub use snapshot::{DataFile, IngestedFile, Pins, Snapshot, TableFiles};
 
 use std::sync::Arc;
 
@@ -41,11 +50,68 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use crate::error::{Error, Result};
 
-const SNAPSHOT_DIR: &str = "_lake";
+/// Set to a point of a command (an output name of a run, `ingest:staged`, `ingest:recorded`,
+/// `ingest:<table>` after that table's commit, `run:manifest` before a run's manifest is
+/// written), the process kills itself with SIGKILL right there (no destructor, no flush: a
+/// power cut): lets tests prove that a kill anywhere leaves a lake the next command completes.
+pub const ABORT_AFTER_ENV: &str = "FIRECREDIT_ABORT_AFTER";
+
+/// Set to `<point>@<folder>`, the process stops at that point, says so by creating
+/// `<folder>/arrived-<pid>` and goes on once `<folder>/go` exists (or after two minutes): lets
+/// tests hold two real processes at one point and release them together.
+pub const PAUSE_AT_ENV: &str = "FIRECREDIT_PAUSE_AT";
+
+/// A named point of a command where the test hooks [`ABORT_AFTER_ENV`] and [`PAUSE_AT_ENV`]
+/// act; nothing happens when neither is set.
+pub fn checkpoint(point: &str) {
+    if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == point) {
+        tracing::error!(point, "{ABORT_AFTER_ENV} set: killing this process");
+        kill_self();
+    }
+    let Ok(pause) = std::env::var(PAUSE_AT_ENV) else {
+        return;
+    };
+    let Some((at, folder)) = pause.split_once('@') else {
+        return;
+    };
+    if at != point {
+        return;
+    }
+    let folder = std::path::Path::new(folder);
+    let arrived = folder.join(format!("arrived-{}", std::process::id()));
+    if let Err(e) = std::fs::write(&arrived, point) {
+        tracing::warn!(error = %e, "{PAUSE_AT_ENV}: cannot say this process arrived");
+    }
+    tracing::info!(point, "{PAUSE_AT_ENV} set: waiting for the go");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !folder.join("go").exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+// The one unsafe call of the project: a test hook that must die like a power cut.
+#[allow(unsafe_code)]
+fn kill_self() -> ! {
+    #[cfg(unix)]
+    // SAFETY: kill(2) on our own pid with a valid signal number has no memory effects.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+    std::process::abort()
+}
+
+/// What a conditional write expects of the object it replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// That there is none yet.
+    Absent,
+    /// That it is still the version that was read.
+    Unchanged(object_store::UpdateVersion),
+}
 
 /// A handle on the lake root.
 #[derive(Clone, Debug)]
@@ -56,6 +122,8 @@ pub struct Lake {
     /// For DataFusion, which resolves absolute URLs: the store that serves `root_url` (the
     /// bucket for S3; none for local folders, which DataFusion reads itself).
     registered: Option<(url::Url, Arc<dyn ObjectStore>)>,
+    /// The folder of a local lake (conditional writes lock a file beside their object).
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Lake {
@@ -92,6 +160,7 @@ impl Lake {
             store: Arc::new(store),
             url: format!("file://{}", root.display()),
             registered: None,
+            local_root: Some(root),
         })
     }
 
@@ -129,10 +198,14 @@ impl Lake {
                 format!("s3://{bucket}/{prefix}"),
             )
         };
+        // delta-rs addresses the tables by s3:// URLs: its S3 log store commits with
+        // conditional puts (If-None-Match), like every other write of the lake.
+        deltalake::aws::register_handlers(None);
         Ok(Lake {
             store,
             url,
             registered: Some((bucket_url, s3)),
+            local_root: None,
         })
     }
 
@@ -191,20 +264,27 @@ impl Lake {
         got.bytes().await.map_err(|e| Self::os_err(&p, e))
     }
 
-    pub async fn delete_prefix(&self, prefix: &str) -> Result<()> {
+    /// Every object under `prefix`, at any depth.
+    pub(crate) async fn list_objects(&self, prefix: &str) -> Result<Vec<ObjectMeta>> {
         let p = Path::from(prefix);
-        let objects: Vec<_> = self
-            .store
+        self.store
             .list(Some(&p))
-            .map_ok(|m| m.location)
             .try_collect()
             .await
-            .map_err(|e| Self::os_err(&p, e))?;
-        for o in objects {
-            self.store
-                .delete(&o)
-                .await
-                .map_err(|e| Self::os_err(&o, e))?;
+            .map_err(|e| Self::os_err(&p, e))
+    }
+
+    /// Deletes one object.
+    pub(crate) async fn delete_object(&self, path: &Path) -> Result<()> {
+        self.store
+            .delete(path)
+            .await
+            .map_err(|e| Self::os_err(path, e))
+    }
+
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<()> {
+        for o in self.list_objects(prefix).await? {
+            self.delete_object(&o.location).await?;
         }
         Ok(())
     }
@@ -224,55 +304,89 @@ impl Lake {
             .collect())
     }
 
-    /// The newest committed snapshot, or an empty one for a new lake.
-    pub async fn snapshot(&self) -> Result<Snapshot> {
-        let dir = Path::from(SNAPSHOT_DIR);
-        let names: Vec<Path> = self
-            .store
-            .list(Some(&dir))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(|e| Self::os_err(&dir, e))?;
-        let newest = names
-            .iter()
-            .filter_map(|p| Snapshot::version_of(p.filename()?).map(|v| (v, p)))
-            .max_by_key(|(v, _)| *v);
-        match newest {
-            None => Ok(Snapshot::default()),
-            Some((_, path)) => {
-                let bytes = self.get(path.as_ref()).await?;
-                serde_json::from_slice(&bytes).map_err(|e| Error::Snapshot {
-                    path: path.to_string(),
-                    message: e.to_string(),
-                })
+    /// The object at `path` with the version a conditional write can expect; none when absent.
+    pub async fn get_versioned(
+        &self,
+        path: &str,
+    ) -> Result<Option<(Bytes, object_store::UpdateVersion)>> {
+        let p = Path::from(path);
+        match self.store.get(&p).await {
+            Ok(got) => {
+                let version = object_store::UpdateVersion {
+                    e_tag: got.meta.e_tag.clone(),
+                    version: got.meta.version.clone(),
+                };
+                let bytes = got.bytes().await.map_err(|e| Self::os_err(&p, e))?;
+                Ok(Some((bytes, version)))
             }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::os_err(&p, e)),
         }
     }
 
-    /// Commits `snapshot` as its version; fails if that version already exists, so two
-    /// concurrent ingests cannot both commit on the same base.
-    pub async fn commit(&self, snapshot: &Snapshot) -> Result<()> {
-        let path = Path::from(format!(
-            "{SNAPSHOT_DIR}/{}",
-            Snapshot::file_name(snapshot.version)
-        ));
-        let json = serde_json::to_vec_pretty(snapshot).expect("snapshot serialises");
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
+    /// Writes `bytes` at `path` only if the object there is as `expect` says; otherwise fails
+    /// with [`Error::Conflict`] and writes nothing. S3 checks with its conditional headers
+    /// (If-None-Match, If-Match); a local lake under an exclusive lock on `<path>.lock`, which
+    /// the system releases if the process dies.
+    pub async fn put_if(&self, path: &str, bytes: Bytes, expect: Expect) -> Result<()> {
+        let p = Path::from(path);
+        let conflict = || Error::Conflict {
+            table: path.to_string(),
+            message: "another writer changed it since it was read".into(),
         };
-        match self
-            .store
-            .put_opts(&path, PutPayload::from(json), opts)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) => Err(Error::Conflict {
-                version: snapshot.version,
-            }),
-            Err(e) => Err(Self::os_err(&path, e)),
+        let Some(root) = &self.local_root else {
+            let mode = match expect {
+                Expect::Absent => PutMode::Create,
+                Expect::Unchanged(v) => PutMode::Update(v),
+            };
+            let opts = PutOptions {
+                mode,
+                ..Default::default()
+            };
+            return match self.store.put_opts(&p, PutPayload::from(bytes), opts).await {
+                Ok(_) => Ok(()),
+                Err(object_store::Error::AlreadyExists { .. })
+                | Err(object_store::Error::Precondition { .. }) => Err(conflict()),
+                Err(e) => Err(Self::os_err(&p, e)),
+            };
+        };
+        let lock_path = root.join(format!("{path}.lock"));
+        let io = |source| Error::Io {
+            path: lock_path.display().to_string(),
+            source,
+        };
+        if let Some(parent) = lock_path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
         }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io)?;
+        let guard = tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .map_err(io)?;
+        let current = match self.store.head(&p).await {
+            Ok(meta) => Some(object_store::UpdateVersion {
+                e_tag: meta.e_tag,
+                version: meta.version,
+            }),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => return Err(Self::os_err(&p, e)),
+        };
+        let as_expected = match (&expect, &current) {
+            (Expect::Absent, None) => true,
+            (Expect::Unchanged(want), Some(now)) => want == now,
+            _ => false,
+        };
+        if !as_expected {
+            return Err(conflict());
+        }
+        self.put(path, bytes).await?;
+        drop(guard);
+        Ok(())
     }
 
     /// A Parquet writer for a new file at `path` (zstd, page statistics, large row groups so

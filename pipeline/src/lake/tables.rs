@@ -14,6 +14,31 @@ use crate::contract::Source;
 pub const QUARANTINE: &str = "quarantine";
 pub const QUALITY: &str = "quality";
 
+/// The partition column of `iot_events`: the local month (`YYYY-MM`) of `ts`, so that an ingest
+/// checks duplicates and rewrites only the months it touches. It is in the table's Delta schema
+/// and its folder names, not in the data files.
+pub const IOT_MONTH: &str = "month";
+
+/// The folder of a lake table, relative to the lake root (the Delta table's root).
+pub fn root(name: &str) -> String {
+    format!("tables/{name}")
+}
+
+/// The Delta schema of a lake table (the file schema, and the partition column of
+/// `iot_events`) and its partition columns.
+pub fn delta_schema(name: &str) -> crate::error::Result<(Schema, Vec<&'static str>)> {
+    let (_, schema) = all()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .ok_or_else(|| crate::error::Error::Internal(format!("no lake table {name}")))?;
+    if name != Source::IotEvents.name() {
+        return Ok((schema.as_ref().clone(), Vec::new()));
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(IOT_MONTH, DataType::Utf8, false));
+    Ok((Schema::new(fields), vec![IOT_MONTH]))
+}
+
 /// Every lake table with its schema: the eight sources, then `quarantine` and `quality`.
 pub fn all() -> Vec<(&'static str, SchemaRef)> {
     Source::ALL

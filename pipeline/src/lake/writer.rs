@@ -5,6 +5,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use object_store::buffered::BufWriter;
+use object_store::ObjectStoreExt;
 
 use super::{DataFile, Lake};
 use crate::error::{Error, Result};
@@ -63,9 +64,18 @@ impl TableWriter {
             return Ok(None);
         };
         w.close().await.map_err(|e| self.parquet_error(e))?;
+        // A table file's size goes into its Delta `add` action.
+        let p = object_store::path::Path::from(self.path.as_str());
+        let meta = self
+            .lake
+            .store
+            .head(&p)
+            .await
+            .map_err(|e| Lake::os_err(&p, e))?;
         Ok(Some(DataFile {
             path: self.path,
             rows: self.rows,
+            size: meta.size,
         }))
     }
 }

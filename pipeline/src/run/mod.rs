@@ -1,5 +1,6 @@
-//! One scoring run for an `as_of` date: open the lake snapshot, register its tables, run the
-//! stages in order, commit the manifest. This is the only place that knows the order of the
+//! One scoring run for an `as_of` date: pin a version of every lake table, register their
+//! files, run the stages in order, commit the manifest (which records the versions), then add
+//! the night's scores to the feed table. This is the only place that knows the order of the
 //! stages: [`stages`] lists them, [`run`] loops over the list.
 
 use std::path::PathBuf;
@@ -10,14 +11,18 @@ use crate::contract::rules::RuleSet;
 use crate::contract::values::format_date;
 use crate::engine::{self, EngineOptions, Params, Stage, StageContext};
 use crate::error::{Error, Result};
-use crate::lake::publish::{previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming};
-use crate::lake::Lake;
+use crate::lake::publish::{
+    feed as feed_table, previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming,
+};
+use crate::lake::{Lake, Pins};
 use crate::stages::{area, credit, feed, hazard, plan, report, risk, status};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Local date, days since 1970-01-01.
     pub as_of: i32,
+    /// Which version of each lake table the run reads (default: the latest).
+    pub pins: Pins,
     pub rules: Arc<RuleSet>,
     pub engine: EngineOptions,
     /// The generator's `_truth/fire_truth.csv`, for the oracle AUC in the model report.
@@ -52,7 +57,7 @@ pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
 
 /// Runs every stage for `as_of` and commits the run. Returns its manifest.
 pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
-    let snapshot = lake.snapshot().await?;
+    let snapshot = lake.snapshot_at(&opts.pins).await?;
     if snapshot.version == 0 {
         return Err(Error::Invalid(format!(
             "lake {} holds no ingested data; run `firecredit ingest` first",
@@ -64,7 +69,9 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     let params = Params::new(opts.as_of, &opts.rules);
     engine::prepare(&ctx, lake, &snapshot, &opts.rules, &params).await?;
     let previous = previous_manifest(lake, &as_of).await?;
-    let publisher = Publisher::new(lake, &as_of).with_engine(opts.engine.engine.to_string());
+    let publisher = Publisher::begin(lake, &as_of)
+        .await?
+        .with_engine(opts.engine.engine.to_string());
     let mut cx = StageContext::new(
         ctx.clone(),
         lake.clone(),
@@ -116,13 +123,19 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     };
     let manifest = publisher
         .commit(
-            snapshot.version,
+            &snapshot,
             inputs,
             rules,
             params.text("model_version"),
             timings,
         )
         .await?;
+    let scores = manifest
+        .output("scores", "parquet")
+        .ok_or_else(|| Error::Internal("the run published no scores".into()))?;
+    feed_table::append(lake, opts.as_of, &scores.path)
+        .await
+        .map_err(|e| e.in_stage("feed table (the run is committed; rerun the day to add it)"))?;
     // The scratch tables of a distributed session are unreferenced once the run is committed.
     if let Some(scratch) = engine::session::origin(&ctx).and_then(|o| o.scratch.clone()) {
         if let Err(e) = lake.delete_prefix(&scratch).await {

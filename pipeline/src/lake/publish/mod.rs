@@ -1,15 +1,20 @@
 //! Publish: a run's tables go to a fresh folder `runs/<as_of>/<run_id>/`, and
 //! `runs/<as_of>/manifest.json`, written last, names that folder. The manifest is the commit: a
 //! reader that follows it never sees a mix of two runs, and a run that dies before its manifest
-//! leaves the previous one as it was. Older attempt folders are removed after the commit, except
-//! the previously committed one (a reader may still be on it).
+//! leaves the previous one as it was. The manifest is written conditionally: created, or
+//! replaced only if it is still the one the run read when it began; of two runs of one day the
+//! loser fails (exit 4) and removes its own folder, nothing else. After a commit the folder two
+//! commits back is removed (the one just replaced stays: a reader may still be on it);
+//! attempts that never committed are removed by `lake vacuum`. The feed is also appended to
+//! the Delta table `feed/scores` ([`feed`]).
 
 mod csv_out;
+pub mod feed;
 mod ndjson_out;
 
 pub use csv_out::flatten_lists;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -20,13 +25,8 @@ use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::Lake;
+use super::{Expect, Lake};
 use crate::error::{Error, Result};
-
-/// Set to an output name, the process kills itself with SIGKILL right after writing that output
-/// (no destructor, no flush: a power cut): lets tests prove that a run killed mid-way leaves
-/// the last committed run intact.
-pub const ABORT_AFTER_ENV: &str = "FIRECREDIT_ABORT_AFTER";
 
 /// Set to a local folder, each published table's executed physical plan, with DataFusion's
 /// per-operator metrics (rows, elapsed compute, spills), is written there as `<name>.txt`: the
@@ -68,8 +68,15 @@ pub struct Manifest {
     pub run_id: String,
     pub as_of: String,
     pub firecredit_version: String,
-    /// The lake snapshot the run read.
+    /// The last ingest whose data the run read.
     pub lake_version: u64,
+    /// The Delta version of every lake table the run read: `run --lake-version` reads them
+    /// again.
+    #[serde(default)]
+    pub table_versions: BTreeMap<String, u64>,
+    /// The folder of the run this one replaced (a rerun of the day).
+    #[serde(default)]
+    pub replaces: Option<String>,
     /// The run's folder, relative to the lake root.
     pub dir: String,
     pub inputs: Vec<InputFile>,
@@ -95,6 +102,13 @@ impl Manifest {
     }
 }
 
+fn parse_manifest(path: &str, bytes: &[u8]) -> Result<Manifest> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Manifest {
+        path: path.to_string(),
+        message: e.to_string(),
+    })
+}
+
 pub fn manifest_path(as_of: &str) -> String {
     format!("runs/{as_of}/manifest.json")
 }
@@ -103,12 +117,7 @@ pub fn manifest_path(as_of: &str) -> String {
 pub async fn read_manifest(lake: &Lake, as_of: &str) -> Result<Option<Manifest>> {
     let path = manifest_path(as_of);
     match lake.get(&path).await {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| Error::Snapshot {
-                path,
-                message: e.to_string(),
-            }),
+        Ok(bytes) => parse_manifest(&path, &bytes).map(Some),
         Err(Error::ObjectStore {
             source: object_store::Error::NotFound { .. },
             ..
@@ -153,9 +162,27 @@ pub struct Publisher {
     dir: String,
     outputs: Vec<Output>,
     engine: String,
+    /// The day's manifest when the run began, and what its commit expects to replace.
+    base: (Option<Manifest>, Expect),
 }
 
 impl Publisher {
+    /// A publisher for a run that begins now: it will replace the day's manifest as it is now.
+    pub async fn begin(lake: &Lake, as_of: &str) -> Result<Self> {
+        let path = manifest_path(as_of);
+        let base = match lake.get_versioned(&path).await? {
+            Some((bytes, version)) => (
+                Some(parse_manifest(&path, &bytes)?),
+                Expect::Unchanged(version),
+            ),
+            None => (None, Expect::Absent),
+        };
+        let mut publisher = Publisher::new(lake, as_of);
+        publisher.base = base;
+        Ok(publisher)
+    }
+
+    /// A publisher that expects no manifest for the day (tests, tools).
     pub fn new(lake: &Lake, as_of: &str) -> Self {
         let run_id = format!(
             "{}-{}",
@@ -169,7 +196,13 @@ impl Publisher {
             run_id,
             outputs: Vec::new(),
             engine: local_engine(),
+            base: (None, Expect::Absent),
         }
+    }
+
+    /// The run's folder, relative to the lake root.
+    pub fn dir(&self) -> &str {
+        &self.dir
     }
 
     /// Records the engine that runs the SQL in the manifest.
@@ -273,10 +306,7 @@ impl Publisher {
             j.finish().await?;
             self.record(name, "ndjson", &path, rows).await?;
         }
-        if std::env::var(ABORT_AFTER_ENV).is_ok_and(|v| v == name) {
-            tracing::error!(output = name, "{ABORT_AFTER_ENV} set: killing this process");
-            kill_self();
-        }
+        crate::lake::checkpoint(name);
         Ok(parquet_path)
     }
 
@@ -319,21 +349,25 @@ impl Publisher {
         Ok(())
     }
 
-    /// Writes the manifest (the commit) and removes stale attempt folders.
+    /// Writes the manifest (the commit), if the day's manifest is still the one the run began
+    /// on; otherwise removes this run's folder and fails with [`Error::Conflict`] (exit 4).
+    /// After the commit, removes the folder two commits back.
     pub async fn commit(
         self,
-        lake_version: u64,
+        snapshot: &crate::lake::Snapshot,
         inputs: Vec<InputFile>,
         rules: Rules,
         model_version: Option<String>,
         stage_timings: Vec<StageTiming>,
     ) -> Result<Manifest> {
-        let previous = read_manifest(&self.lake, &self.as_of).await?;
+        let (base, expect) = self.base;
         let manifest = Manifest {
             run_id: self.run_id,
             as_of: self.as_of.clone(),
             firecredit_version: env!("CARGO_PKG_VERSION").into(),
-            lake_version,
+            lake_version: snapshot.version,
+            table_versions: snapshot.versions(),
+            replaces: base.as_ref().map(|m| m.dir.clone()),
             dir: self.dir.clone(),
             inputs,
             rules,
@@ -342,16 +376,29 @@ impl Publisher {
             outputs: self.outputs,
             stage_timings,
         };
-        let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
-        self.lake
-            .put(&manifest_path(&self.as_of), json.into())
-            .await?;
-        let keep: BTreeSet<String> = [Some(self.dir), previous.map(|p| p.dir)]
-            .into_iter()
-            .flatten()
-            .collect();
-        if let Err(e) = remove_stale(&self.lake, &self.as_of, &keep).await {
-            tracing::warn!(error = %e, "could not remove stale run folders; they are unreferenced");
+        let json =
+            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
+        let path = manifest_path(&self.as_of);
+        crate::lake::checkpoint("run:manifest");
+        if let Err(e) = self.lake.put_if(&path, json.into(), expect).await {
+            if let Err(cleanup) = self.lake.delete_prefix(&self.dir).await {
+                tracing::warn!(dir = %self.dir, error = %cleanup, "could not remove this run's folder");
+            }
+            return Err(match e {
+                Error::Conflict { .. } => Error::Conflict {
+                    table: path,
+                    message: format!(
+                        "another run of {} committed first; this run's outputs were removed",
+                        self.as_of
+                    ),
+                },
+                e => e,
+            });
+        }
+        if let Some(old) = base.and_then(|m| m.replaces) {
+            if let Err(e) = self.lake.delete_prefix(&old).await {
+                tracing::warn!(error = %e, %old, "could not remove a replaced run's folder");
+            }
         }
         Ok(manifest)
     }
@@ -380,17 +427,6 @@ impl TableFiles {
     }
 }
 
-// The one unsafe call of the project: a test hook that must die like a power cut.
-#[allow(unsafe_code)]
-fn kill_self() -> ! {
-    #[cfg(unix)]
-    // SAFETY: kill(2) on our own pid with a valid signal number has no memory effects.
-    unsafe {
-        libc::kill(libc::getpid(), libc::SIGKILL);
-    }
-    std::process::abort()
-}
-
 /// Writes `plan`'s metrics under [`PROFILE_DIR_ENV`] when it is set. A profile is a diagnostic:
 /// failing to write one is logged, never fatal to the run.
 fn write_profile(name: &str, plan: &dyn datafusion::physical_plan::ExecutionPlan) {
@@ -405,15 +441,6 @@ fn write_profile(name: &str, plan: &dyn datafusion::physical_plan::ExecutionPlan
     if let Err(e) = written {
         tracing::warn!(path = %path.display(), error = %e, "profile not written");
     }
-}
-
-async fn remove_stale(lake: &Lake, as_of: &str, keep: &BTreeSet<String>) -> Result<()> {
-    for dir in lake.list_dirs(&format!("runs/{as_of}")).await? {
-        if !keep.contains(&dir) {
-            lake.delete_prefix(&dir).await?;
-        }
-    }
-    Ok(())
 }
 
 /// The Arrow schema of a published Parquet file.

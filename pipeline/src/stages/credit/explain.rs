@@ -7,16 +7,19 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 
 use crate::contract::rules::RuleSet;
+use crate::contract::Source;
 use crate::engine::catalog::{register_batch, register_files};
 use crate::engine::rules::register_rules;
 use crate::engine::{session, EngineOptions};
 use crate::error::{Error, Result};
 use crate::lake::columns::Columns;
 use crate::lake::publish::{parquet_schema, read_manifest};
-use crate::lake::Lake;
+use crate::lake::schema::LakeSchema;
+use crate::lake::{Lake, Pins};
 
 pub const EXPLAIN_SQL: &str = include_str!("../../../../sql/credit/explain.sql");
 pub const EXPLAIN_SCORES_SQL: &str = include_str!("../../../../sql/credit/explain_scores.sql");
+pub const EXPLAIN_UNIT_SQL: &str = include_str!("../../../../sql/credit/explain_unit.sql");
 
 fn status_label(status: &str) -> &'static str {
     match status {
@@ -97,6 +100,15 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
         register_files(&ctx, lake, table, schema, &[out.path.as_str()]).await?;
     }
     register_rules(&ctx, rules).await?;
+    // The registry as the run read it: the units table at the run's version.
+    let pins = Pins::Versions(manifest.table_versions.clone());
+    let units = lake.snapshot_at(&pins).await?;
+    let paths: Vec<&str> = units
+        .files("units")
+        .iter()
+        .map(|f| f.path.as_str())
+        .collect();
+    register_files(&ctx, lake, "units", Source::Units.lake_schema(), &paths).await?;
     let params = RecordBatch::try_from_iter(vec![(
         "unit_id",
         std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![unit])) as _,
@@ -122,12 +134,23 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
     let rows = Cells::read("credit_ledger", &concat_batches(&schema, &batches)?)?;
     let score = Cells::read("unit_scores", &scores)?;
 
+    let registry = ctx.sql(EXPLAIN_UNIT_SQL).await?.collect().await?;
+    let name = match registry.first().filter(|b| b.num_rows() > 0) {
+        Some(b) => Cells::read("units", b)?.text("name", 0)?.to_string(),
+        None => String::new(),
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "单位 Unit {unit}    评价日 as_of {as_of}    运行 run {}",
+        "单位 Unit {unit} {name}    评价日 as_of {as_of}    运行 run {}",
         manifest.run_id
     );
+    let versions: Vec<String> = manifest
+        .table_versions
+        .iter()
+        .map(|(t, v)| format!("{t} v{v}"))
+        .collect();
+    let _ = writeln!(out, "湖版本 lake versions read: {}", versions.join(", "));
     let _ = writeln!(
         out,
         "规则 rules {} ({})",
