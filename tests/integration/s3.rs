@@ -11,7 +11,7 @@ use firecredit::lake::publish::Manifest;
 use firecredit::lake::Lake;
 
 use super::helpers::*;
-use super::lake::{assert_reader_agrees, race_two_ingests, race_two_runs};
+use super::lake::{assert_reader_agrees, race_two_ingests, race_two_nightlies, race_two_runs};
 
 const AS_OF: &str = "2026-06-30";
 const BUCKET: &str = "firecredit-test";
@@ -181,7 +181,8 @@ fn ingest_run_and_publish_on_an_s3_lake() {
 }
 
 /// Conditional writes on S3 (If-None-Match for Delta commits, If-Match for the manifest): two
-/// processes on one S3 lake neither lose nor double a row, and one run of a day commits.
+/// ingests, two nightlies or two runs of one day on one S3 lake neither lose nor double a row,
+/// and one run of a day commits.
 #[test]
 fn two_processes_on_an_s3_lake_lose_or_double_nothing() {
     let (_server, endpoint) = start_s3();
@@ -190,5 +191,6 @@ fn two_processes_on_an_s3_lake_lose_or_double_nothing() {
         std::env::set_var(k, v);
     }
     race_two_ingests(Path::new(&format!("s3://{BUCKET}/ingests")));
+    race_two_nightlies(Path::new(&format!("s3://{BUCKET}/nightlies")));
     race_two_runs(Path::new(&format!("s3://{BUCKET}/runs")));
 }
