@@ -75,7 +75,17 @@ pub const IOT_EVENTS: &[&str] = &[
     "unshield",
     "pressure_low",
 ];
-pub const ACTION_KINDS: &[&str] = &["bonus", "repair", "objection_upheld"];
+/// `objection_upheld` and `repair` are the favourable decisions of scoring.md §1; the filings
+/// and rejections are the cases of supervision.md §8.
+pub const ACTION_KINDS: &[&str] = &[
+    "bonus",
+    "repair",
+    "objection_upheld",
+    "objection_filed",
+    "objection_rejected",
+    "repair_requested",
+    "repair_rejected",
+];
 
 /// One input source of the contract. The folder name in an inbox is [`Source::name`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

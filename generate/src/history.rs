@@ -515,12 +515,15 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             }
         }
     }
+    // The favourable decisions, which the cases below may follow.
+    let mut decided: Vec<(&'static str, String, i32)> = Vec::new();
     for v in &violations {
         let r: f64 = rng.random();
         if r < 0.02 {
             let day = v.found + rng.random_range(10..60);
             if let Some(row) = action(&mut rng, "objection_upheld", "", &v.id, day) {
                 out.credit_actions.push(row);
+                decided.push(("objection", v.id.clone(), day));
             }
         } else if r < 0.12 && v.rectified.is_some() {
             let min = if v.serious {
@@ -533,6 +536,7 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
             let day = v.found + min + rng.random_range(-30..200);
             if let Some(row) = action(&mut rng, "repair", "", &v.id, day) {
                 out.credit_actions.push(row);
+                decided.push(("repair", v.id.clone(), day));
             }
         }
     }
@@ -575,5 +579,94 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         again[21] = format_timestamp_local(updated + 30 * DAY_US);
         out.units.push(again);
     }
+    // From their own stream, so that every row above stays as it was.
+    let mut rng = unit_rng(f.seed, u.idx, 6);
+    cases(f, u, &violations, &decided, &mut rng, &mut out);
+    if u.closed_on.is_none() && rng.random::<f64>() < 0.004 {
+        listed_lifted_listed(f, u, &two_inspectors(&mut rng), &mut out);
+    }
     out
+}
+
+/// Objection and repair filings (supervision.md §8): most favourable decisions follow a filing
+/// (some on the filing day, some after the 15-day limit); other filings are rejected, decided
+/// late, still pending, or follow a rejection dated before them (which decides nothing).
+fn cases(
+    f: &Frame,
+    u: &Unit,
+    violations: &[Violation],
+    decided: &[(&'static str, String, i32)],
+    rng: &mut rand_chacha::ChaCha8Rng,
+    out: &mut UnitRows,
+) {
+    let mut k = 0;
+    let mut push = |out: &mut UnitRows, kind: &str, ref_id: &str, day: i32| {
+        if day <= f.as_of {
+            k += 1;
+            out.credit_actions.push(vec![
+                format!("{}-C{k:03}", u.id),
+                u.id.clone(),
+                kind.into(),
+                String::new(),
+                ref_id.into(),
+                date(day),
+            ]);
+        }
+    };
+    for (family, ref_id, day) in decided {
+        if rng.random::<f64>() < 0.7 {
+            let filed = day - rng.random_range(0..25);
+            let kind = if *family == "objection" {
+                "objection_filed"
+            } else {
+                "repair_requested"
+            };
+            push(out, kind, ref_id, filed);
+        }
+    }
+    for v in violations {
+        let r: f64 = rng.random();
+        let (filing, rejection) = if r < 0.03 {
+            ("objection_filed", "objection_rejected")
+        } else if r < 0.05 && v.rectified.is_some() {
+            ("repair_requested", "repair_rejected")
+        } else {
+            continue;
+        };
+        let filed = v.found + rng.random_range(1..120);
+        push(out, filing, &v.id, filed);
+        let d: f64 = rng.random();
+        if d < 0.55 {
+            push(out, rejection, &v.id, filed + rng.random_range(0..40));
+        } else if d < 0.65 {
+            // Dated before the filing: decides nothing.
+            push(out, rejection, &v.id, filed - rng.random_range(1..10));
+        }
+    }
+}
+
+/// A unit listed, lifted and listed again on the last three days: a direct hazard found two
+/// days before `as_of` and rectified the next day, another found on `as_of`.
+fn listed_lifted_listed(f: &Frame, u: &Unit, inspectors: &str, out: &mut UnitRows) {
+    for (n, found, rectified) in [(1, f.as_of - 2, Some(f.as_of - 1)), (2, f.as_of, None)] {
+        let inspection = format!("{}-S{n}", u.id);
+        out.inspections.push(vec![
+            inspection.clone(),
+            u.id.clone(),
+            date(found),
+            "follow_up".into(),
+            inspectors.into(),
+            "fail".into(),
+        ]);
+        out.violations.push(vec![
+            format!("{inspection}-V0"),
+            inspection,
+            u.id.clone(),
+            "V111".into(),
+            date(found),
+            date(found + 30),
+            rectified.map(date).unwrap_or_default(),
+            "10000".into(),
+        ]);
+    }
 }

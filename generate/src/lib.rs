@@ -10,7 +10,9 @@
 //! - this file: options, the writers of each format, the chunked generation loop.
 //! - `world`: districts, grids and units.
 //! - `history`: each unit's four years of inspections, findings, complaints, fires, devices
-//!   and credit actions, from a planted model.
+//!   and credit actions, from a planted model; objection and repair filings with and without
+//!   decisions (supervision.md §8); and a few units listed, lifted and listed again over the
+//!   last three days, for `nightly` on consecutive days (§6).
 
 mod history;
 mod world;

@@ -6,7 +6,9 @@ SELECT 'firecredit-scores/1' AS schema_version,
        COALESCE(u.status, 'open') AS status,
        s.as_of, s.credit_points, s.credit_grade, s.veto_reason, s.reasons,
        s.risk_probability, s.risk_level, s.major_hazard, s.risk_reasons,
-       s.rules_version, s.model_version
+       s.rules_version, s.model_version,
+       -- Added to firecredit-scores/1 (a compatible addition, supervision.md §8).
+       s.under_objection, s.earliest_repairable_on
 FROM unit_scores s
 JOIN units u ON u.unit_id = s.unit_id
 ORDER BY s.unit_id

@@ -388,3 +388,12 @@ pub fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(from.join(&rel), dest).unwrap();
     }
 }
+
+/// The shipped rules in a folder `name` under `dir`, with `edit` applied to `table`.
+pub fn rules_with(dir: &Path, name: &str, table: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let rules = dir.join(name);
+    copy_tree(&repo().join("sql/rules"), &rules);
+    let text = std::fs::read_to_string(rules.join(table)).unwrap();
+    std::fs::write(rules.join(table), edit(text)).unwrap();
+    rules
+}

@@ -18,3 +18,4 @@ mod risk;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
+mod supervision;

@@ -111,20 +111,71 @@ fn the_report_renders_offline_with_its_map_and_charts() {
         .collect();
     assert!(console_errors.is_empty(), "{console_errors:#?}");
     let dom = String::from_utf8_lossy(&out.stdout);
-    for id in ["map", "chart-grades", "chart-levels", "chart-trend"] {
+    for id in [
+        "map",
+        "chart-grades",
+        "chart-levels",
+        "chart-trend",
+        "chart-supervision",
+        "chart-cases",
+    ] {
         let at = dom
             .find(&format!("id=\"{id}\""))
             .unwrap_or_else(|| panic!("no #{id} in the rendered page"));
         assert!(dom[at..].contains("<svg"), "#{id} holds an SVG");
     }
-    // The trend compares both runs; the map has a point per grid with coordinates.
+    // The trend compares both runs; the map has a cell per grid with coordinates and the
+    // districts' names.
     assert!(dom.contains("2026-06-29") && dom.contains("2026-06-30"));
     let grids = published(&lake, &m, "high_risk_areas", &["grid_id"]).len();
     let map = &dom[dom.find("id=\"map\"").unwrap()..];
     let map = &map[..map.find("</figure>").unwrap()];
-    assert!(map.matches("<circle").count() >= grids, "a point per grid");
-    for id in ["table-areas", "table-hazards"] {
+    assert!(map.matches("<polygon").count() >= grids, "a cell per grid");
+    assert!(
+        map.contains("荔湾区") && map.contains("天河区"),
+        "district names on the map"
+    );
+    for id in [
+        "table-areas",
+        "table-hazards",
+        "table-supervision",
+        "table-overdue",
+        "table-cases",
+    ] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "#{id}");
+    }
+    // The second night lists supervision against the first: units still listed, with names,
+    // and the cases by district.
+    let section = |id: &str| {
+        let at = dom.find(&format!("id=\"{id}\"")).unwrap();
+        let rest = &dom[at..];
+        rest[..rest.find("</table>").unwrap()].to_string()
+    };
+    let statuses = published(&lake, &m, "hazard_supervision", &["status"]);
+    assert!(statuses.iter().any(|s| s == "continuing"), "{statuses:?}");
+    let listed = section("table-supervision");
+    assert!(
+        listed.contains("（广州市）") && listed.contains("（深圳市）"),
+        "{listed}"
+    );
+    assert!(listed.contains("重大火灾隐患单位") && listed.contains("火灾高风险区域"));
+    let cases = section("table-cases");
+    assert!(
+        cases.contains("（广州市）") && cases.matches("<tr>").count() > 2,
+        "{cases}"
+    );
+    // People read names, not the schema's codes.
+    let text = strip_tags(&dom);
+    for code in [
+        "s_risk",
+        "s_fires",
+        "comprehensive",
+        "continuing",
+        "C01;",
+        ";C0",
+        "440103 ",
+    ] {
+        assert!(!text.contains(code), "`{code}` shown to readers");
     }
 
     // English on request.
@@ -132,6 +183,29 @@ fn the_report_renders_offline_with_its_map_and_charts() {
     let m = manifest(&lake, AS_OF);
     let html = std::fs::read_to_string(run_dir(&lake, &m).join("report.html")).unwrap();
     assert!(html.contains("Fire risk-zone report") && html.contains("lang=\"en\""));
+    assert!(html.contains("Liwan District, Guangzhou") && html.contains("Listed supervision"));
+    assert!(
+        !strip_tags(&html).contains("天河区"),
+        "English names in the English report"
+    );
+}
+
+/// The text a reader sees: the page without its tags.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[test]

@@ -6,20 +6,6 @@ use crate::helpers::*;
 
 const AS_OF: &str = "2026-06-30";
 
-/// The shipped rules in a folder `name` under `dir`, with `edit` applied to `table`.
-fn rules_with(
-    dir: &std::path::Path,
-    name: &str,
-    table: &str,
-    edit: impl Fn(String) -> String,
-) -> std::path::PathBuf {
-    let rules = dir.join(name);
-    copy_tree(&repo().join("sql/rules"), &rules);
-    let text = std::fs::read_to_string(rules.join(table)).unwrap();
-    std::fs::write(rules.join(table), edit(text)).unwrap();
-    rules
-}
-
 fn grades(lake: &std::path::Path, m: &firecredit::lake::publish::Manifest) -> Vec<String> {
     published(lake, m, "unit_scores", &["credit_grade"])
 }

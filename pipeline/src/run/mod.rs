@@ -15,7 +15,7 @@ use crate::lake::publish::{
     feed as feed_table, previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming,
 };
 use crate::lake::{Lake, Pins};
-use crate::stages::{area, credit, feed, hazard, plan, report, risk, status};
+use crate::stages::{area, credit, feed, hazard, plan, report, risk, status, supervision};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -47,6 +47,7 @@ pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
         }),
         Box::new(credit::UNIT_SCORES),
         Box::new(area::AREA),
+        Box::new(supervision::Supervision),
         Box::new(feed::Feed),
         Box::new(report::Report { lang: opts.lang }),
         Box::new(plan::Plan {

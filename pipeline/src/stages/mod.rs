@@ -5,11 +5,13 @@
 //!
 //! # Layout
 //! - [`hazard`]: device intervals and downtime, hazard elements, major fire hazard units (§2).
-//! - [`credit`]: the ledger, points and grades (§1); after risk, unit scores and the reward and
-//!   discipline lists; `explain`.
+//! - [`credit`]: the ledger, points and grades (§1); after risk, objection and repair cases
+//!   (supervision.md §8), unit scores and the reward and discipline lists; `explain`.
 //! - [`status`]: each unit's points, grade and major-hazard flag at the model's cutoffs.
 //! - [`risk`]: features, the fitted and calibrated model, its report, scores and levels (§3).
 //! - [`area`]: high fire-risk areas (§4).
+//! - [`supervision`]: listed supervision of major hazard units and high-risk areas, from list
+//!   to lifted (supervision.md §6).
 //! - [`feed`]: the credit-platform feed and its changes.
 //! - [`report`]: the risk-zone report for governments and the grids as GeoJSON.
 //! - [`plan`]: the double-random inspection plan (§5) and its verifier.
@@ -22,3 +24,4 @@ pub mod plan;
 pub mod report;
 pub mod risk;
 pub mod status;
+pub mod supervision;

@@ -3,23 +3,31 @@
 
 use std::fmt::Write;
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{RecordBatch, StringArray};
 use datafusion::arrow::compute::concat_batches;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::lit;
+use datafusion::prelude::SessionContext;
 
 use crate::contract::rules::RuleSet;
+use crate::contract::values::parse_date;
 use crate::contract::Source;
-use crate::engine::catalog::{register_batch, register_files};
+use crate::engine::catalog::{register_batch, register_batches, register_files};
 use crate::engine::rules::register_rules;
 use crate::engine::{session, EngineOptions};
 use crate::error::{Error, Result};
 use crate::lake::columns::Columns;
-use crate::lake::publish::{parquet_schema, read_manifest};
+use crate::lake::publish::{parquet_schema, read_manifest, recent_manifests, Manifest};
 use crate::lake::schema::LakeSchema;
 use crate::lake::{Lake, Pins};
 
 pub const EXPLAIN_SQL: &str = include_str!("../../../../sql/credit/explain.sql");
 pub const EXPLAIN_SCORES_SQL: &str = include_str!("../../../../sql/credit/explain_scores.sql");
 pub const EXPLAIN_UNIT_SQL: &str = include_str!("../../../../sql/credit/explain_unit.sql");
+pub const EXPLAIN_CASES_SQL: &str = include_str!("../../../../sql/credit/explain_cases.sql");
+pub const EXPLAIN_SUPERVISION_SQL: &str =
+    include_str!("../../../../sql/credit/explain_supervision.sql");
 
 fn status_label(status: &str) -> &'static str {
     match status {
@@ -135,9 +143,15 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
     let score = Cells::read("unit_scores", &scores)?;
 
     let registry = ctx.sql(EXPLAIN_UNIT_SQL).await?.collect().await?;
-    let name = match registry.first().filter(|b| b.num_rows() > 0) {
-        Some(b) => Cells::read("units", b)?.text("name", 0)?.to_string(),
-        None => String::new(),
+    let (name, grid) = match registry.first().filter(|b| b.num_rows() > 0) {
+        Some(b) => {
+            let cells = Cells::read("units", b)?;
+            (
+                cells.text("name", 0)?.to_string(),
+                cells.text("grid_id", 0)?.to_string(),
+            )
+        }
+        None => (String::new(), String::new()),
     };
     let mut out = String::new();
     let _ = writeln!(
@@ -255,5 +269,173 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
         }
     );
     let _ = writeln!(out, "主要扣分原因 reasons {}", score.text("reasons", 0)?);
+    if score.columns.contains_key("under_objection") {
+        let _ = writeln!(
+            out,
+            "异议处理中 under objection {}    最早可修复日 earliest repairable on {}",
+            score.text("under_objection", 0)?,
+            or_none(score.text("earliest_repairable_on", 0)?)
+        );
+    }
+
+    let params = RecordBatch::try_from_iter(vec![
+        (
+            "unit_id",
+            std::sync::Arc::new(StringArray::from(vec![unit])) as _,
+        ),
+        (
+            "grid_id",
+            std::sync::Arc::new(StringArray::from(vec![grid.as_str()])) as _,
+        ),
+    ])?;
+    register_batch(&ctx, "explain_params", params).await?;
+    write_cases(&mut out, &ctx, lake, &manifest).await?;
+    write_supervision(&mut out, &ctx, lake, &manifest).await?;
     Ok(out)
+}
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() {
+        "—"
+    } else {
+        text
+    }
+}
+
+/// The unit's objection and repair cases in the run (supervision.md §8); nothing for a run
+/// published before cases were.
+async fn write_cases(
+    out: &mut String,
+    ctx: &SessionContext,
+    lake: &Lake,
+    manifest: &Manifest,
+) -> Result<()> {
+    let Some(cases) = manifest.output("credit_cases", "parquet") else {
+        return Ok(());
+    };
+    let schema = parquet_schema(lake, &cases.path).await?;
+    register_files(ctx, lake, "credit_cases", schema, &[cases.path.as_str()]).await?;
+    let frame = ctx.sql(EXPLAIN_CASES_SQL).await?;
+    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+    let rows = Cells::read(
+        "credit_cases",
+        &concat_batches(&schema, &frame.collect().await?)?,
+    )?;
+    let _ = writeln!(out);
+    let _ = writeln!(out, "异议与信用修复 objections and repairs: {}", rows.rows);
+    for r in 0..rows.rows {
+        let family = match rows.text("family", r)? {
+            "objection" => "异议 objection",
+            _ => "修复 repair",
+        };
+        let decision = match rows.text("decision", r)? {
+            "upheld" => "成立 upheld",
+            "granted" => "准予 granted",
+            "rejected" => "驳回 rejected",
+            _ => "待决 pending",
+        };
+        let _ = writeln!(
+            out,
+            "{} {family} on {}: filed {}, {decision} {}, {} of {} days{}",
+            rows.text("case_id", r)?,
+            rows.text("ref_id", r)?,
+            rows.text("filed_on", r)?,
+            or_none(rows.text("decided_on", r)?),
+            rows.text("days_open", r)?,
+            rows.text("limit_days", r)?,
+            if rows.flag("breach", r)? {
+                "  超期 over the time limit"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// The listed-supervision history of the unit and its grid (supervision.md §6) over every
+/// committed run up to this one that published the supervision tables.
+async fn write_supervision(
+    out: &mut String,
+    ctx: &SessionContext,
+    lake: &Lake,
+    manifest: &Manifest,
+) -> Result<()> {
+    let mut runs = recent_manifests(lake, &manifest.as_of, usize::MAX).await?;
+    runs.push(manifest.clone());
+    for table in ["hazard_supervision", "area_supervision"] {
+        let mut history: Option<(SchemaRef, Vec<RecordBatch>)> = None;
+        for run in &runs {
+            let Some(file) = run.output(table, "parquet") else {
+                continue;
+            };
+            let Some(day) = parse_date(&run.as_of) else {
+                continue;
+            };
+            let schema = parquet_schema(lake, &file.path).await?;
+            let scratch = format!("{table}_run");
+            ctx.deregister_table(scratch.as_str())?;
+            register_files(ctx, lake, &scratch, schema, &[file.path.as_str()]).await?;
+            let frame = ctx
+                .table(scratch.as_str())
+                .await?
+                .with_column("run_as_of", lit(ScalarValue::Date32(Some(day))))?;
+            let schema: SchemaRef = std::sync::Arc::new(frame.schema().as_arrow().clone());
+            let batches = frame.collect().await?;
+            history
+                .get_or_insert_with(|| (schema, Vec::new()))
+                .1
+                .extend(batches);
+        }
+        let Some((schema, batches)) = history else {
+            return Ok(());
+        };
+        register_batches(ctx, &format!("{table}_history"), schema, batches).await?;
+    }
+    let frame = ctx.sql(EXPLAIN_SUPERVISION_SQL).await?;
+    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
+    let rows = Cells::read(
+        "supervision",
+        &concat_batches(&schema, &frame.collect().await?)?,
+    )?;
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "挂牌督办 listed supervision (unit and grid), run by run:"
+    );
+    if rows.rows == 0 {
+        let _ = writeln!(out, "    从未挂牌 never listed");
+    }
+    for r in 0..rows.rows {
+        let subject = match rows.text("subject", r)? {
+            "unit" => "单位 unit",
+            _ => "网格 grid",
+        };
+        let status = match rows.text("status", r)? {
+            "new" => "新挂牌 new",
+            "continuing" => "持续 continuing",
+            _ => "摘牌 lifted",
+        };
+        let mut line = format!(
+            "{} {subject} {} {status}: listed {} ({} days), deadline {}",
+            rows.text("run_as_of", r)?,
+            rows.text("id", r)?,
+            rows.text("listed_on", r)?,
+            rows.text("days_listed", r)?,
+            rows.text("deadline", r)?,
+        );
+        if rows.flag("overdue", r)? {
+            line.push_str("  逾期 overdue");
+        }
+        let reason = rows.text("lift_reason", r)?;
+        if !reason.is_empty() {
+            let _ = write!(line, "  reason {reason}");
+        }
+        let detail = rows.text("detail", r)?;
+        if !detail.is_empty() {
+            let _ = write!(line, "  [{detail}]");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    Ok(())
 }

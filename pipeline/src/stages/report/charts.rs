@@ -3,6 +3,7 @@
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor;
 
 use crate::error::{Error, Result};
 
@@ -148,28 +149,35 @@ pub fn trend(title: &str, runs: &[String], series: &[Series]) -> Result<String> 
     Ok(svg)
 }
 
-/// Grids at their position (longitude, latitude), coloured by level; `levels` gives each
-/// level's label and colour.
+/// A grid's cell on the map: a closed ring of (longitude, latitude) and its level's index.
+pub struct Cell {
+    pub ring: [(f64, f64); 5],
+    pub level: usize,
+}
+
+/// The grids as cells coloured by level, with the districts' names at their centres; `levels`
+/// gives each level's label and colour.
 pub fn map(
     title: &str,
-    points: &[(f64, f64, usize)],
+    cells: &[Cell],
+    labels: &[(String, f64, f64)],
     levels: &[(&str, RGBColor)],
 ) -> Result<String> {
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for (x, y, _) in points {
+    for (x, y) in cells.iter().flat_map(|c| c.ring.iter()) {
         x0 = x0.min(*x);
         x1 = x1.max(*x);
         y0 = y0.min(*y);
         y1 = y1.max(*y);
     }
-    if points.is_empty() {
+    if cells.is_empty() {
         (x0, x1, y0, y1) = (109.5, 117.5, 20.0, 25.6); // Guangdong
     }
-    let pad = |a: f64, b: f64| ((b - a) * 0.08).max(0.02);
+    let pad = |a: f64, b: f64| ((b - a) * 0.05).max(0.02);
     let (px, py) = (pad(x0, x1), pad(y0, y1));
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (860, 560)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (860, 640)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 18))
@@ -180,23 +188,49 @@ pub fn map(
             .map_err(chart_error)?;
         chart
             .configure_mesh()
-            .x_desc("lon")
-            .y_desc("lat")
+            .x_desc("°E")
+            .y_desc("°N")
+            .light_line_style(WHITE)
             .draw()
             .map_err(chart_error)?;
         for (k, (label, color)) in levels.iter().enumerate() {
             let color = *color;
             chart
                 .draw_series(
-                    points
+                    cells
                         .iter()
-                        .filter(|p| p.2 == k)
-                        .map(|(x, y, _)| Circle::new((*x, *y), 6, color.filled())),
+                        .filter(|c| c.level == k)
+                        .map(|c| Polygon::new(c.ring.to_vec(), color.mix(0.75).filled())),
                 )
                 .map_err(chart_error)?
                 .label(*label)
-                .legend(move |(x, y)| Circle::new((x + 5, y), 5, color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+            chart
+                .draw_series(
+                    cells
+                        .iter()
+                        .filter(|c| c.level == k)
+                        .map(|c| PathElement::new(c.ring.to_vec(), color.stroke_width(1))),
+                )
+                .map_err(chart_error)?;
         }
+        chart
+            .draw_series(labels.iter().map(|(name, x, y)| {
+                Text::new(
+                    name.clone(),
+                    (*x, *y),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(text_anchor::Pos::new(
+                            text_anchor::HPos::Center,
+                            text_anchor::VPos::Center,
+                        )),
+                )
+            }))
+            .map_err(chart_error)?;
         legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }

@@ -3,6 +3,7 @@
 //! aggregates (`sql/report/`); the charts are plotters SVG, the page a minijinja template.
 
 pub mod charts;
+pub mod names;
 pub mod text;
 
 use std::collections::BTreeMap;
@@ -27,6 +28,10 @@ pub const DISTRICT_SUMMARY_SQL: &str = include_str!("../../../../sql/report/dist
 pub const GRID_POINTS_SQL: &str = include_str!("../../../../sql/report/grid_points.sql");
 pub const HAZARD_LIST_SQL: &str = include_str!("../../../../sql/report/hazard_list.sql");
 pub const AREA_LIST_SQL: &str = include_str!("../../../../sql/report/area_list.sql");
+pub const SUPERVISION_COUNTS_SQL: &str =
+    include_str!("../../../../sql/report/supervision_counts.sql");
+pub const SUPERVISION_LIST_SQL: &str = include_str!("../../../../sql/report/supervision_list.sql");
+pub const CASE_TIMELINESS_SQL: &str = include_str!("../../../../sql/report/case_timeliness.sql");
 const TEMPLATE: &str = include_str!("templates/report.html");
 
 pub const STEPS: [Step; 1] = [Step::publish(
@@ -148,6 +153,53 @@ const LEVEL_COLORS: [RGBColor; 4] = [
     RGBColor(204, 51, 51),
 ];
 const AREA_LEVELS: [&str; 4] = ["I", "II", "III", "IV"];
+const STATUS_COLORS: [RGBColor; 3] = [
+    RGBColor(204, 51, 51),
+    RGBColor(230, 145, 56),
+    RGBColor(46, 139, 87),
+];
+const CASE_COLORS: [RGBColor; 4] = [
+    RGBColor(46, 139, 87),
+    RGBColor(230, 145, 56),
+    RGBColor(70, 130, 180),
+    RGBColor(204, 51, 51),
+];
+/// Half the side of the square drawn for a grid whose open units share one position, in
+/// degrees (about 100 m): the GeoJSON cell and the map need an area.
+const CELL_MARGIN_DEGREES: f64 = 0.001;
+
+/// A grid's cell: the extent of its open units' positions, widened to at least a small square.
+fn cell(g: &BTreeMap<String, String>) -> Option<[(f64, f64); 5]> {
+    let v = |k: &str| g.get(k).and_then(|x| x.parse::<f64>().ok());
+    let (x0, x1) = (
+        v("lon_min")? - CELL_MARGIN_DEGREES,
+        v("lon_max")? + CELL_MARGIN_DEGREES,
+    );
+    let (y0, y1) = (
+        v("lat_min")? - CELL_MARGIN_DEGREES,
+        v("lat_max")? + CELL_MARGIN_DEGREES,
+    );
+    Some([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
+}
+
+/// Sums the integer column `col` over the rows that pass `filter`, per value of `by` in `order`.
+fn sum_by(
+    rows: &[BTreeMap<String, String>],
+    filter: &dyn Fn(&BTreeMap<String, String>) -> bool,
+    by: &str,
+    order: &[String],
+    col: &str,
+) -> Vec<u64> {
+    order
+        .iter()
+        .map(|d| {
+            rows.iter()
+                .filter(|r| filter(r) && r.get(by) == Some(d))
+                .map(|r| r.get(col).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
+                .sum()
+        })
+        .collect()
+}
 
 impl Report {
     /// Publishes `district_summary`, `high_risk_areas.geojson` and `report.html`.
@@ -157,6 +209,7 @@ impl Report {
         let as_of = format_date(cx.params.as_of());
         let model_version = cx.params.text("model_version").unwrap_or_default();
         let t = text::text(self.lang);
+        let names = names::Names::new(self.lang, &cx.rules)?;
         let today = counts(&cx.ctx.table("district_summary").await?.collect().await?)?;
 
         // Grids: GeoJSON points for GIS tools, and the map.
@@ -165,9 +218,12 @@ impl Report {
         .iter()
         .map(|g| {
             let coordinate = |k: &str| g[k].parse::<f64>().ok();
-            let geometry = match (coordinate("lon"), coordinate("lat")) {
-                (Some(lon), Some(lat)) => json!({"type": "Point", "coordinates": [lon, lat]}),
-                _ => serde_json::Value::Null,
+            let geometry = match cell(g) {
+                Some(ring) => json!({
+                    "type": "Polygon",
+                    "coordinates": [ring.iter().map(|(x, y)| [*x, *y]).collect::<Vec<_>>()],
+                }),
+                None => serde_json::Value::Null,
             };
             json!({
                 "type": "Feature",
@@ -175,6 +231,11 @@ impl Report {
                 "properties": {
                     "grid_id": g["grid_id"],
                     "district_code": g["district_code"],
+                    "district_name": names.district(&g["district_code"]),
+                    "center": match (coordinate("lon"), coordinate("lat")) {
+                        (Some(lon), Some(lat)) => json!([lon, lat]),
+                        _ => serde_json::Value::Null,
+                    },
                     "open_units": g["open_units"].parse::<u64>().unwrap_or(0),
                     "area_index": g["area_index"].parse::<f64>().unwrap_or(0.0),
                     "level": g["level"],
@@ -249,21 +310,111 @@ impl Report {
             line(t.major_hazard_units, RGBColor(120, 60, 160), &|x| x.hazards),
         ];
 
-        let points: Vec<(f64, f64, usize)> = grids
+        let cells: Vec<charts::Cell> = grids
             .iter()
             .filter_map(|g| {
-                let level = AREA_LEVELS.iter().position(|l| *l == g["level"])?;
-                Some((g["lon"].parse().ok()?, g["lat"].parse().ok()?, level))
+                Some(charts::Cell {
+                    ring: cell(g)?,
+                    level: AREA_LEVELS.iter().position(|l| *l == g["level"])?,
+                })
             })
+            .collect();
+        // Each district's label at the mean centre of its grids.
+        let mut centres: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+        for g in &grids {
+            if let (Ok(x), Ok(y)) = (g["lon"].parse::<f64>(), g["lat"].parse::<f64>()) {
+                let c = centres.entry(g["district_code"].clone()).or_default();
+                *c = (c.0 + x, c.1 + y, c.2 + 1.0);
+            }
+        }
+        let labels: Vec<(String, f64, f64)> = centres
+            .iter()
+            .map(|(d, (x, y, n))| (names.district_short(d), x / n, y / n))
             .collect();
         let level_legend: Vec<(&str, RGBColor)> = (0..4)
             .map(|k| (t.area_levels[k], LEVEL_COLORS[3 - k]))
             .collect();
+        let axis: Vec<String> = districts.iter().map(|d| names.district_short(d)).collect();
+
+        // Listed supervision and case timeliness (supervision.md §6, §8).
+        let listing_counts = rows(cx, "supervision_counts", SUPERVISION_COUNTS_SQL).await?;
+        let unit_rows = |r: &BTreeMap<String, String>| r["subject"] == "unit";
+        let listing_series: Vec<Series> = [
+            (t.listed_new, "new"),
+            (t.listed_continuing, "continuing"),
+            (t.lifted, "lifted"),
+        ]
+        .into_iter()
+        .zip(STATUS_COLORS)
+        .map(|((label, col), color)| Series {
+            label,
+            color,
+            values: sum_by(
+                &listing_counts,
+                &unit_rows,
+                "district_code",
+                &districts,
+                col,
+            ),
+        })
+        .collect();
+        let mut listing_table = listing_counts.clone();
+        for r in &mut listing_table {
+            let district = names.district(&r["district_code"]);
+            r.insert("district".into(), district);
+        }
+        let mut listings = rows(cx, "supervision_list", SUPERVISION_LIST_SQL).await?;
+        for r in &mut listings {
+            let detail = if r["subject"] == "unit" {
+                names.elements(&r["detail"])
+            } else {
+                r["detail"].clone()
+            };
+            let (district, status, reason) = (
+                names.district(&r["district_code"]),
+                names.word(&r["status"]),
+                names.word(&r["lift_reason"]),
+            );
+            r.extend([
+                ("district".to_string(), district),
+                ("status".to_string(), status),
+                ("lift_reason".to_string(), reason),
+                ("detail".to_string(), detail),
+            ]);
+        }
+        let mut cases = rows(cx, "case_timeliness", CASE_TIMELINESS_SQL).await?;
+        let case_districts: Vec<String> =
+            cases.iter().map(|r| r["district_code"].clone()).collect();
+        let case_series: Vec<Series> = [
+            (t.decided_in_time, "decided_in_time"),
+            (t.decided_late, "decided_late"),
+            (t.pending, "pending"),
+            (t.pending_overdue, "pending_overdue"),
+        ]
+        .into_iter()
+        .zip(CASE_COLORS)
+        .map(|((label, col), color)| Series {
+            label,
+            color,
+            values: sum_by(&cases, &|_| true, "district_code", &case_districts, col),
+        })
+        .collect();
+        let case_axis: Vec<String> = case_districts
+            .iter()
+            .map(|d| names.district_short(d))
+            .collect();
+        for r in &mut cases {
+            let district = names.district(&r["district_code"]);
+            r.insert("district".into(), district);
+        }
+
         let charts = json!({
-            "grades": charts::stacked_bars(t.grades_by_district, &districts, &grade_series)?,
-            "levels": charts::stacked_bars(t.levels_by_district, &districts, &level_series)?,
+            "grades": charts::stacked_bars(t.grades_by_district, &axis, &grade_series)?,
+            "levels": charts::stacked_bars(t.levels_by_district, &axis, &level_series)?,
             "trend": charts::trend(t.trend, &runs, &trend_series)?,
-            "map": charts::map(t.map, &points, &level_legend)?,
+            "map": charts::map(t.map, &cells, &labels, &level_legend)?,
+            "supervision": charts::stacked_bars(t.supervision_chart, &axis, &listing_series)?,
+            "cases": charts::stacked_bars(t.cases_chart, &case_axis, &case_series)?,
         });
 
         let mut areas = rows(cx, "area_list", AREA_LIST_SQL).await?;
@@ -271,8 +422,30 @@ impl Report {
             if let Some(v) = a.get_mut("area_index") {
                 *v = v.parse::<f64>().map_or(v.clone(), |x| format!("{x:.1}"));
             }
+            let (district, drivers) = (
+                names.district(&a["district_code"]),
+                names.drivers(&a["drivers"]),
+            );
+            a.extend([
+                ("district".to_string(), district),
+                ("drivers".to_string(), drivers),
+            ]);
         }
-        let hazards = rows(cx, "hazard_list", HAZARD_LIST_SQL).await?;
+        let mut hazards = rows(cx, "hazard_list", HAZARD_LIST_SQL).await?;
+        for h in &mut hazards {
+            let (district, elements, basis, status) = (
+                names.district(&h["district_code"]),
+                names.elements(&h["elements"]),
+                names.word(&h["basis"]),
+                names.word(&h["status"]),
+            );
+            h.extend([
+                ("district".to_string(), district),
+                ("elements".to_string(), elements),
+                ("basis".to_string(), basis),
+                ("status".to_string(), status),
+            ]);
+        }
         let mut env = minijinja::Environment::new();
         env.add_template("report.html", TEMPLATE)
             .map_err(|e| Error::Report(format!("template: {e}")))?;
@@ -288,6 +461,9 @@ impl Report {
                     charts => charts,
                     areas => areas,
                     hazards => hazards,
+                    listing_counts => listing_table,
+                    listings => listings,
+                    cases => cases,
                 })
             })
             .map_err(|e| Error::Report(format!("template: {e}")))?;
