@@ -3,6 +3,7 @@
 
 use rand::Rng;
 
+use super::enforcement::{self, Limits};
 use super::world::{
     date, fire_log_odds, normal, pick_weighted, sigmoid, unit_rng, History, Unit, CATEGORIES,
     DISTRICTS, USE_TYPES,
@@ -13,9 +14,11 @@ use firecredit_contract::values::{
 
 pub type Row = Vec<String>;
 
-/// Roster of one district's inspectors: `(id, active)`.
+/// The inspector roster: the active officers of each district, and every officer's district
+/// (inactive ones too).
 pub struct Roster {
     pub active: Vec<Vec<String>>,
+    pub district_of: std::collections::HashMap<String, usize>,
 }
 
 /// Everything one unit contributes, by source.
@@ -30,6 +33,8 @@ pub struct UnitRows {
     pub credit_actions: Vec<Row>,
     /// `(cutoff day, true probability of a fire in the next 365 days, realised)`.
     pub truth: Vec<(i32, f64, bool)>,
+    /// The enforcement alerts the unit's records raise at `as_of`: `(alert_id, kind)`.
+    pub alerts: Vec<(String, String)>,
 }
 
 const DAY_US: i64 = 86_400_000_000;
@@ -90,6 +95,8 @@ pub struct Frame {
     pub seed: u64,
     pub start: i32,
     pub as_of: i32,
+    /// The default rules' penalty bands and enforcement limits.
+    pub limits: Limits,
 }
 
 pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
@@ -201,10 +208,16 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         }
     }
     for v in &violations {
-        let penalty = if v.serious {
-            format!("{}", rng.random_range(5..50) * 1000)
-        } else if rng.random::<f64>() < 0.3 {
-            format!("{}", rng.random_range(5..50) * 100)
+        // The draws of the first version, placed inside the code's band.
+        let in_band = |k: i32| {
+            let x = f64::from(k - 5) / 45.0;
+            f.limits
+                .penalty_in_band(v.code, x)
+                .map_or_else(String::new, |p| format!("{p}"))
+        };
+        // A serious finding is always fined; another in 30 % of cases (no draw is skipped).
+        let penalty = if v.serious || rng.random::<f64>() < 0.3 {
+            in_band(rng.random_range(5..50))
         } else {
             String::new()
         };
@@ -233,7 +246,8 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
         }
         k += 1;
         let ts = local_ts(day, rng.random_range(7 * 3600..23 * 3600));
-        let recent = f.as_of - day < 20;
+        // Unverified only while within the time limit to check it (the planted ones aside).
+        let recent = f.as_of - day <= f.limits.complaint_check_days();
         let r: f64 = rng.random();
         let verified = if recent && r < 0.6 {
             None
@@ -585,6 +599,13 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
     if u.closed_on.is_none() && rng.random::<f64>() < 0.004 {
         listed_lifted_listed(f, u, &two_inspectors(&mut rng), &mut out);
     }
+    let voided: std::collections::BTreeSet<String> = decided
+        .iter()
+        .filter(|(family, _, _)| *family == "objection")
+        .map(|(_, id, _)| id.clone())
+        .collect();
+    let mut rng = unit_rng(f.seed, u.idx, 7);
+    out.alerts = enforcement::finish(f, u, roster, &f.limits, &voided, &mut rng, &mut out);
     out
 }
 

@@ -13,7 +13,10 @@
 //!   and credit actions, from a planted model; objection and repair filings with and without
 //!   decisions (supervision.md §8); and a few units listed, lifted and listed again over the
 //!   last three days, for `nightly` on consecutive days (§6).
+//! - `enforcement`: follow-up checks, officers in rotation, planted enforcement defects, and
+//!   the alerts they raise (§7), written to `_truth/enforcement_alerts.csv`.
 
+mod enforcement;
 mod history;
 mod world;
 
@@ -69,6 +72,9 @@ pub struct GenerateSummary {
     /// Oracle AUC of the true probabilities against the realised fires, per cutoff.
     pub oracle_auc: BTreeMap<String, f64>,
     pub fire_rate: BTreeMap<String, f64>,
+    /// Kind → enforcement alerts the inbox raises at `as_of` (listed in
+    /// `_truth/enforcement_alerts.csv`).
+    pub alerts: BTreeMap<String, u64>,
 }
 
 /// Why a synthetic inbox could not be written.
@@ -355,6 +361,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         seed: opts.seed,
         start: opts.as_of - 1460,
         as_of: opts.as_of,
+        limits: enforcement::Limits::defaults(),
     };
     tracing::info!(units = opts.units, "generating unit registry");
     let units: Vec<world::Unit> = (0..opts.units)
@@ -370,6 +377,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     }
     let mut roster = Roster {
         active: vec![Vec::new(); DISTRICTS.len()],
+        district_of: std::collections::HashMap::new(),
     };
     let mut inspector_rows: Vec<Row> = Vec::new();
     let mut rng = unit_rng(opts.seed, usize::MAX, 4);
@@ -384,6 +392,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         for k in 0..n {
             let id = format!("P{}{k:04}", &DISTRICTS[d].0[2..]);
             let active = rng.random::<f64>() < 0.9;
+            roster.district_of.insert(id.clone(), d);
             if active {
                 roster.active[d].push(id.clone());
             }
@@ -459,6 +468,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         .write_record(["unit_id", "cutoff", "p_fire_365d", "fire_in_365d"])
         .map_err(|e| Error::Write(e.to_string()))?;
     let mut truth_scores: BTreeMap<i32, (Vec<f64>, Vec<bool>)> = BTreeMap::new();
+    // The enforcement alerts the inbox raises at as_of (supervision.md §7).
+    let alerts_path = truth_dir.join("enforcement_alerts.csv");
+    let mut alerts =
+        csv::Writer::from_path(&alerts_path).map_err(|e| Error::Write(e.to_string()))?;
+    alerts
+        .write_record(["alert_id", "kind"])
+        .map_err(|e| Error::Write(e.to_string()))?;
 
     let chunks: Vec<&[world::Unit]> = units.chunks(CHUNK).collect();
     let iot_format = format_of(Source::IotEvents);
@@ -542,6 +558,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                         )?;
                     }
                 }
+                for (alert_id, kind) in &r.alerts {
+                    alerts
+                        .write_record([alert_id, kind])
+                        .map_err(|e| Error::Write(e.to_string()))?;
+                    *summary.alerts.entry(kind.clone()).or_default() += 1;
+                }
                 for (cutoff, p, fire) in &r.truth {
                     truth
                         .write_record([
@@ -559,6 +581,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         }
     }
     truth.flush().map_err(io(&truth_path))?;
+    alerts.flush().map_err(io(&alerts_path))?;
     for (s, o) in outputs {
         let n = o.finish()?;
         *summary.rows.entry(s.name().into()).or_default() += n;

@@ -397,3 +397,30 @@ pub fn rules_with(dir: &Path, name: &str, table: &str, edit: impl Fn(String) -> 
     std::fs::write(rules.join(table), edit(text)).unwrap();
     rules
 }
+
+/// The personal data of an inbox: its officers' names, and its reporters' phone numbers and
+/// complaint texts (categories longer than six characters, which no output may carry).
+pub fn personal_data(inbox: &Path) -> (Vec<String>, Vec<String>) {
+    let bytes = std::fs::read(inbox.join("inspectors/inspectors.csv")).unwrap();
+    let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let officers: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[1].to_string())
+        .collect();
+    let mut others = Vec::new();
+    for line in std::fs::read_to_string(inbox.join("complaints/complaints.ndjson"))
+        .unwrap()
+        .lines()
+    {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        others.extend(v["reporter_phone"].as_str().map(str::to_string));
+        others.extend(
+            v["category"]
+                .as_str()
+                .filter(|c| c.chars().count() > 6)
+                .map(str::to_string),
+        );
+    }
+    (officers, others)
+}

@@ -6,6 +6,7 @@ mod area;
 mod cluster;
 mod crash;
 mod credit;
+mod enforcement;
 mod faults;
 mod hazard;
 mod helpers;

@@ -118,6 +118,7 @@ fn the_report_renders_offline_with_its_map_and_charts() {
         "chart-trend",
         "chart-supervision",
         "chart-cases",
+        "chart-enforcement",
     ] {
         let at = dom
             .find(&format!("id=\"{id}\""))
@@ -141,6 +142,7 @@ fn the_report_renders_offline_with_its_map_and_charts() {
         "table-supervision",
         "table-overdue",
         "table-cases",
+        "table-enforcement",
     ] {
         assert!(dom.contains(&format!("id=\"{id}\"")), "#{id}");
     }
@@ -164,6 +166,19 @@ fn the_report_renders_offline_with_its_map_and_charts() {
         cases.contains("（广州市）") && cases.matches("<tr>").count() > 2,
         "{cases}"
     );
+    // Enforcement alerts as counts by district and kind, never the officers they name.
+    let enforcement = section("table-enforcement");
+    assert!(
+        enforcement.contains("处罚畸轻") && enforcement.contains("（广州市）"),
+        "{enforcement}"
+    );
+    let officers = published(&lake, &m, "enforcement_alerts", &["inspector_id"]);
+    if let Some(o) = officers
+        .iter()
+        .find(|o| !o.is_empty() && html.contains(o.as_str()))
+    {
+        panic!("the report names the officer {o} of an alert");
+    }
     // People read names, not the schema's codes.
     let text = strip_tags(&dom);
     for code in [
@@ -184,6 +199,7 @@ fn the_report_renders_offline_with_its_map_and_charts() {
     let html = std::fs::read_to_string(run_dir(&lake, &m).join("report.html")).unwrap();
     assert!(html.contains("Fire risk-zone report") && html.contains("lang=\"en\""));
     assert!(html.contains("Liwan District, Guangzhou") && html.contains("Listed supervision"));
+    assert!(html.contains("Enforcement supervision alerts") && html.contains("penalty too heavy"));
     assert!(
         !strip_tags(&html).contains("天河区"),
         "English names in the English report"
@@ -213,24 +229,10 @@ fn published_files_carry_no_personal_data() {
     let tmp = tempfile::tempdir().unwrap();
     let lake = tmp.path().join("lake");
     let m = nightly(&samples("inbox"), &lake, AS_OF, None);
-    // The personal data of the inbox: officers' names, reporters' phones, complaint texts.
-    let inbox = samples("inbox");
-    let bytes = std::fs::read(inbox.join("inspectors/inspectors.csv")).unwrap();
-    let (text, _, _) = encoding_rs::GB18030.decode(&bytes);
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let mut secrets: Vec<String> = reader
-        .records()
-        .map(|r| r.unwrap()[1].to_string())
-        .collect();
-    let officers = secrets.len();
-    for line in std::fs::read_to_string(inbox.join("complaints/complaints.ndjson"))
-        .unwrap()
-        .lines()
-    {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        secrets.extend(v["reporter_phone"].as_str().map(str::to_string));
-    }
-    assert!(officers > 10 && secrets.len() > officers + 100);
+    let (officers, mut secrets) = personal_data(&samples("inbox"));
+    let officers_count = officers.len();
+    secrets.extend(officers);
+    assert!(officers_count > 10 && secrets.len() > officers_count + 100);
     let forbidden_columns = ["reporter_phone", "phone", "category", "conflict_unit_ids"];
     let mut checked = 0;
     for out in &m.outputs {

@@ -5,6 +5,7 @@
 #[cfg(feature = "ballista")]
 mod cluster;
 mod explain;
+mod export;
 mod generate;
 mod ingest;
 mod lake;
@@ -51,6 +52,7 @@ pub enum Command {
     Run(run::RunArgs),
     Nightly(nightly::NightlyArgs),
     Explain(explain::ExplainArgs),
+    Export(export::ExportArgs),
     Lake(lake::LakeArgs),
     VerifyPlan(verify_plan::VerifyPlanArgs),
     #[cfg(feature = "ballista")]
@@ -89,6 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => runtime()?.block_on(run::execute(args)),
         Command::Nightly(args) => runtime()?.block_on(nightly::execute(args)),
         Command::Explain(args) => runtime()?.block_on(explain::execute(args)),
+        Command::Export(args) => runtime()?.block_on(export::execute(args)),
         Command::Lake(args) => runtime()?.block_on(lake::execute(args)),
         Command::VerifyPlan(args) => verify_plan::execute(args),
         #[cfg(feature = "ballista")]

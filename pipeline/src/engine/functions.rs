@@ -2,7 +2,9 @@
 //! (local, and `firecredit scheduler` / `executor` for Ballista):
 //! - `draw_u(text)`: the double-random draw's verifiable uniform number (scoring.md §5);
 //! - `local_day(ts)`: the local (Asia/Shanghai) calendar date of an instant, for timestamps and
-//!   for UTC microseconds alike, so that the time zone is written once.
+//!   for UTC microseconds alike, so that the time zone is written once;
+//! - `plain_number(x)`: a number as text without trailing zeros (`5000`, `2500.5`), as the
+//!   enforcement alerts' details are written (supervision.md §7).
 
 use std::sync::Arc;
 
@@ -36,7 +38,16 @@ pub fn functions() -> Vec<Arc<ScalarUDF>> {
                 Volatility::Immutable,
             ),
         })),
+        Arc::new(ScalarUDF::from(PlainNumber {
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+        })),
     ]
+}
+
+/// `x` as the shortest text that reads back as the same f64, without a trailing `.0`:
+/// Rust's `Display` for f64 (`5000`, `2500.5`, `0.1`).
+pub fn plain_number(x: f64) -> String {
+    format!("{x}")
 }
 
 /// `u(text)` = (first 8 bytes of SHA-256(text), big-endian, + 0.5) / 2^64, as the f64 nearest
@@ -125,9 +136,44 @@ impl ScalarUDFImpl for LocalDay {
     }
 }
 
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PlainNumber {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for PlainNumber {
+    fn name(&self) -> &str {
+        "plain_number"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let numbers = arrays[0].as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let out: datafusion::arrow::array::StringArray =
+            numbers.iter().map(|x| x.map(plain_number)).collect();
+        columnar(&args, Arc::new(out))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_numbers_have_no_trailing_zeros() {
+        assert_eq!(plain_number(5000.0), "5000");
+        assert_eq!(plain_number(2500.5), "2500.5");
+        assert_eq!(plain_number(0.0), "0");
+        assert_eq!(plain_number(49999.99), "49999.99");
+    }
 
     #[test]
     fn u_follows_the_spec() {

@@ -15,7 +15,9 @@ use crate::lake::publish::{
     feed as feed_table, previous_manifest, InputFile, Manifest, Publisher, Rules, StageTiming,
 };
 use crate::lake::{Lake, Pins};
-use crate::stages::{area, credit, feed, hazard, plan, report, risk, status, supervision};
+use crate::stages::{
+    area, credit, enforcement, feed, hazard, plan, report, risk, status, supervision,
+};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -48,6 +50,7 @@ pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
         Box::new(credit::UNIT_SCORES),
         Box::new(area::AREA),
         Box::new(supervision::Supervision),
+        Box::new(enforcement::ENFORCEMENT),
         Box::new(feed::Feed),
         Box::new(report::Report { lang: opts.lang }),
         Box::new(plan::Plan {

@@ -12,12 +12,14 @@
 //! - [`area`]: high fire-risk areas (§4).
 //! - [`supervision`]: listed supervision of major hazard units and high-risk areas, from list
 //!   to lifted (supervision.md §6).
+//! - [`enforcement`]: enforcement-supervision alerts and their counts (supervision.md §7).
 //! - [`feed`]: the credit-platform feed and its changes.
 //! - [`report`]: the risk-zone report for governments and the grids as GeoJSON.
 //! - [`plan`]: the double-random inspection plan (§5) and its verifier.
 
 pub mod area;
 pub mod credit;
+pub mod enforcement;
 pub mod feed;
 pub mod hazard;
 pub mod plan;

@@ -9,6 +9,7 @@
 //! the Delta table `feed/scores` ([`feed`]).
 
 mod csv_out;
+pub mod export;
 pub mod feed;
 mod ndjson_out;
 
@@ -40,6 +41,50 @@ pub struct Output {
     pub path: String,
     pub rows: u64,
     pub sha256: String,
+    /// Who may receive it (supervision.md §7). A manifest written before audiences were
+    /// recorded reads as internal throughout: nothing is public by default.
+    #[serde(default)]
+    pub audience: Audience,
+}
+
+/// `public`: may leave the fire service (governments, credit platforms); `internal`: names
+/// officers, holds lineage or intermediate tables.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Public,
+    #[default]
+    Internal,
+}
+
+/// The public outputs of supervision.md §7: the feed, the reward and discipline lists, the
+/// high-risk areas and their GeoJSON, the supervision lists of §6, the inspection plan and its
+/// audit tables, `district_summary` and `report.html`. Every other output is internal.
+pub const PUBLIC_OUTPUTS: &[&str] = &[
+    "scores",
+    "changes",
+    "reward_list",
+    "discipline_list",
+    "high_risk_areas",
+    "hazard_supervision",
+    "area_supervision",
+    "plan_parameters",
+    "plan_population",
+    "plan_strata",
+    "plan_candidates",
+    "plan_districts",
+    "inspection_plan",
+    "district_summary",
+    "report",
+];
+
+/// The audience of the output `name`.
+pub fn audience_of(name: &str) -> Audience {
+    if PUBLIC_OUTPUTS.contains(&name) {
+        Audience::Public
+    } else {
+        Audience::Internal
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -345,6 +390,7 @@ impl Publisher {
             path: path.into(),
             rows,
             sha256,
+            audience: audience_of(name),
         });
         Ok(())
     }

@@ -155,8 +155,8 @@ pub struct Cell {
     pub level: usize,
 }
 
-/// The grids as cells coloured by level, with the districts' names at their centres; `levels`
-/// gives each level's label and colour.
+/// The grids as cells coloured by level, with the districts' names hanging from the points
+/// given (under their cells); `levels` gives each level's label and colour.
 pub fn map(
     title: &str,
     cells: &[Cell],
@@ -212,7 +212,7 @@ pub fn map(
                     cells
                         .iter()
                         .filter(|c| c.level == k)
-                        .map(|c| PathElement::new(c.ring.to_vec(), color.stroke_width(1))),
+                        .map(|c| PathElement::new(c.ring.to_vec(), BLACK.mix(0.6).stroke_width(1))),
                 )
                 .map_err(chart_error)?;
         }
@@ -226,7 +226,7 @@ pub fn map(
                         .color(&BLACK)
                         .pos(text_anchor::Pos::new(
                             text_anchor::HPos::Center,
-                            text_anchor::VPos::Center,
+                            text_anchor::VPos::Top,
                         )),
                 )
             }))

@@ -32,6 +32,8 @@ pub const SUPERVISION_COUNTS_SQL: &str =
     include_str!("../../../../sql/report/supervision_counts.sql");
 pub const SUPERVISION_LIST_SQL: &str = include_str!("../../../../sql/report/supervision_list.sql");
 pub const CASE_TIMELINESS_SQL: &str = include_str!("../../../../sql/report/case_timeliness.sql");
+pub const ENFORCEMENT_BY_DISTRICT_SQL: &str =
+    include_str!("../../../../sql/report/enforcement_by_district.sql");
 const TEMPLATE: &str = include_str!("templates/report.html");
 
 pub const STEPS: [Step; 1] = [Step::publish(
@@ -164,6 +166,16 @@ const CASE_COLORS: [RGBColor; 4] = [
     RGBColor(70, 130, 180),
     RGBColor(204, 51, 51),
 ];
+/// The kinds of enforcement alert (supervision.md §7), in the report's order, with colours.
+const ALERT_KINDS: [(&str, RGBColor); 7] = [
+    ("unknown_inspector", RGBColor(120, 60, 160)),
+    ("out_of_jurisdiction", RGBColor(70, 130, 180)),
+    ("penalty_too_light", RGBColor(230, 200, 60)),
+    ("penalty_too_heavy", RGBColor(230, 145, 56)),
+    ("followup_overdue", RGBColor(204, 51, 51)),
+    ("rotation_breach", RGBColor(46, 139, 87)),
+    ("complaint_unchecked", RGBColor(128, 128, 128)),
+];
 /// Half the side of the square drawn for a grid whose open units share one position, in
 /// degrees (about 100 m): the GeoJSON cell and the map need an area.
 const CELL_MARGIN_DEGREES: f64 = 0.001;
@@ -180,6 +192,31 @@ fn cell(g: &BTreeMap<String, String>) -> Option<[(f64, f64); 5]> {
         v("lat_max")? + CELL_MARGIN_DEGREES,
     );
     Some([(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)])
+}
+
+/// A chart of `rows` (one per district, in order) with one stacked series per `(label, column,
+/// colour)`, and each row's district name added for the table. Returns the chart's axis (the
+/// districts' short names) and its series.
+fn district_chart<'a>(
+    rows: &mut [BTreeMap<String, String>],
+    names: &names::Names,
+    columns: &[(&'a str, &str, RGBColor)],
+) -> (Vec<String>, Vec<Series<'a>>) {
+    let districts: Vec<String> = rows.iter().map(|r| r["district_code"].clone()).collect();
+    let series = columns
+        .iter()
+        .map(|(label, col, color)| Series {
+            label,
+            color: *color,
+            values: sum_by(rows, &|_| true, "district_code", &districts, col),
+        })
+        .collect();
+    for r in rows.iter_mut() {
+        let district = names.district(&r["district_code"]);
+        r.insert("district".into(), district);
+    }
+    let axis = districts.iter().map(|d| names.district_short(d)).collect();
+    (axis, series)
 }
 
 /// Sums the integer column `col` over the rows that pass `filter`, per value of `by` in `order`.
@@ -319,17 +356,20 @@ impl Report {
                 })
             })
             .collect();
-        // Each district's label at the mean centre of its grids.
-        let mut centres: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
+        // Each district's name under its grids: at the mean of their centres' longitudes,
+        // just below the lowest of their cells, so that it covers none.
+        let mut places: BTreeMap<String, (f64, f64, f64)> = BTreeMap::new();
         for g in &grids {
-            if let (Ok(x), Ok(y)) = (g["lon"].parse::<f64>(), g["lat"].parse::<f64>()) {
-                let c = centres.entry(g["district_code"].clone()).or_default();
-                *c = (c.0 + x, c.1 + y, c.2 + 1.0);
+            if let (Ok(x), Some(ring)) = (g["lon"].parse::<f64>(), cell(g)) {
+                let p = places
+                    .entry(g["district_code"].clone())
+                    .or_insert((0.0, f64::MAX, 0.0));
+                *p = (p.0 + x, p.1.min(ring[0].1), p.2 + 1.0);
             }
         }
-        let labels: Vec<(String, f64, f64)> = centres
+        let labels: Vec<(String, f64, f64)> = places
             .iter()
-            .map(|(d, (x, y, n))| (names.district_short(d), x / n, y / n))
+            .map(|(d, (x, bottom, n))| (names.district_short(d), x / n, *bottom))
             .collect();
         let level_legend: Vec<(&str, RGBColor)> = (0..4)
             .map(|k| (t.area_levels[k], LEVEL_COLORS[3 - k]))
@@ -383,30 +423,31 @@ impl Report {
             ]);
         }
         let mut cases = rows(cx, "case_timeliness", CASE_TIMELINESS_SQL).await?;
-        let case_districts: Vec<String> =
-            cases.iter().map(|r| r["district_code"].clone()).collect();
-        let case_series: Vec<Series> = [
-            (t.decided_in_time, "decided_in_time"),
-            (t.decided_late, "decided_late"),
-            (t.pending, "pending"),
-            (t.pending_overdue, "pending_overdue"),
-        ]
-        .into_iter()
-        .zip(CASE_COLORS)
-        .map(|((label, col), color)| Series {
-            label,
-            color,
-            values: sum_by(&cases, &|_| true, "district_code", &case_districts, col),
-        })
-        .collect();
-        let case_axis: Vec<String> = case_districts
+        let (case_axis, case_series) = district_chart(
+            &mut cases,
+            &names,
+            &[
+                (t.decided_in_time, "decided_in_time", CASE_COLORS[0]),
+                (t.decided_late, "decided_late", CASE_COLORS[1]),
+                (t.pending, "pending", CASE_COLORS[2]),
+                (t.pending_overdue, "pending_overdue", CASE_COLORS[3]),
+            ],
+        );
+
+        let mut enforcement =
+            rows(cx, "enforcement_by_district", ENFORCEMENT_BY_DISTRICT_SQL).await?;
+        let alert_words: Vec<String> = ALERT_KINDS.iter().map(|(k, _)| names.word(k)).collect();
+        let alert_kinds: Vec<(&str, &str, RGBColor)> = ALERT_KINDS
             .iter()
-            .map(|d| names.district_short(d))
+            .zip(&alert_words)
+            .map(|((kind, color), word)| (word.as_str(), *kind, *color))
             .collect();
-        for r in &mut cases {
-            let district = names.district(&r["district_code"]);
-            r.insert("district".into(), district);
-        }
+        let (alert_axis, alert_series) = district_chart(&mut enforcement, &names, &alert_kinds);
+        let alert_columns: Vec<(&str, String)> = ALERT_KINDS
+            .iter()
+            .zip(&alert_words)
+            .map(|((kind, _), word)| (*kind, word.clone()))
+            .collect();
 
         let charts = json!({
             "grades": charts::stacked_bars(t.grades_by_district, &axis, &grade_series)?,
@@ -415,6 +456,7 @@ impl Report {
             "map": charts::map(t.map, &cells, &labels, &level_legend)?,
             "supervision": charts::stacked_bars(t.supervision_chart, &axis, &listing_series)?,
             "cases": charts::stacked_bars(t.cases_chart, &case_axis, &case_series)?,
+            "enforcement": charts::stacked_bars(t.enforcement_chart, &alert_axis, &alert_series)?,
         });
 
         let mut areas = rows(cx, "area_list", AREA_LIST_SQL).await?;
@@ -464,6 +506,8 @@ impl Report {
                     listing_counts => listing_table,
                     listings => listings,
                     cases => cases,
+                    enforcement => enforcement,
+                    alert_columns => alert_columns,
                 })
             })
             .map_err(|e| Error::Report(format!("template: {e}")))?;

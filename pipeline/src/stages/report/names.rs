@@ -114,7 +114,8 @@ impl Names {
             .join(sep)
     }
 
-    /// A code of the published tables (basis, status, lift reason, driver) as a word.
+    /// A code of the published tables (basis, status, lift reason, driver, alert kind) as a
+    /// word.
     pub fn word(&self, code: &str) -> String {
         let (zh, en) = match code {
             "direct" => ("直接判定", "direct element"),
@@ -132,6 +133,13 @@ impl Names {
             "s_hazards" => ("重大火灾隐患单位", "major hazard units"),
             "s_complaints" => ("核实投诉", "verified complaints"),
             "s_grades" => ("信用C、D级占比", "share graded C or D"),
+            "unknown_inspector" => ("非在册执法人员", "officer not on the roster"),
+            "out_of_jurisdiction" => ("跨辖区执法", "outside jurisdiction"),
+            "penalty_too_light" => ("处罚畸轻", "penalty too light"),
+            "penalty_too_heavy" => ("处罚畸重", "penalty too heavy"),
+            "followup_overdue" => ("逾期未复查", "follow-up overdue"),
+            "rotation_breach" => ("未落实轮换", "rotation breached"),
+            "complaint_unchecked" => ("投诉逾期未核查", "complaint not checked in time"),
             _ => return code.to_string(),
         };
         match self.lang {

@@ -66,7 +66,9 @@ pub struct Text {
     pub decided_late: &'static str,
     pub pending: &'static str,
     pub pending_overdue: &'static str,
-    pub map_legend_districts: &'static str,
+    pub enforcement: &'static str,
+    pub enforcement_intro: &'static str,
+    pub enforcement_chart: &'static str,
 }
 
 pub fn text(lang: Lang) -> Text {
@@ -127,7 +129,9 @@ pub fn text(lang: Lang) -> Text {
             decided_late: "超期办结",
             pending: "办理中",
             pending_overdue: "超期未办结",
-            map_legend_districts: "区县",
+            enforcement: "执法监督预警",
+            enforcement_intro: "近一年执法记录中的预警，按区县和类型计数（不含执法人员信息）。",
+            enforcement_chart: "各区县执法监督预警",
         },
         Lang::En => Text {
             lang: "en",
@@ -185,7 +189,9 @@ pub fn text(lang: Lang) -> Text {
             decided_late: "decided late",
             pending: "open",
             pending_overdue: "open past the limit",
-            map_legend_districts: "Districts",
+            enforcement: "Enforcement supervision alerts",
+            enforcement_intro: "Alerts on the last year's enforcement records, counted by district and kind (no officer is named).",
+            enforcement_chart: "Enforcement alerts by district",
         },
     }
 }
