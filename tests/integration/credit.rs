@@ -112,15 +112,7 @@ fn explain_shows_each_events_arithmetic_and_the_total() {
     let lake = tmp.path().join("lake");
     let case = repo().join("tests/golden/credit/02_timely");
     nightly(&case.join("inbox"), &lake, "2026-06-30", None);
-    let out = firecredit(&[
-        "explain",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--unit",
-        "U1",
-    ]);
+    let out = explain(&lake, "2026-06-30", "U1");
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
@@ -134,15 +126,7 @@ fn explain_shows_each_events_arithmetic_and_the_total() {
         assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
     }
     assert!(!text.contains("differ"), "{text}");
-    let missing = firecredit(&[
-        "explain",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        "2026-06-30",
-        "--unit",
-        "U404",
-    ]);
+    let missing = explain(&lake, "2026-06-30", "U404");
     assert_eq!(missing.status.code(), Some(2));
 }
 

@@ -424,3 +424,16 @@ pub fn personal_data(inbox: &Path) -> (Vec<String>, Vec<String>) {
     }
     (officers, others)
 }
+
+/// `firecredit explain` of `unit` in the committed run of `as_of`.
+pub fn explain(lake: &Path, as_of: &str, unit: &str) -> Output {
+    firecredit(&[
+        "explain",
+        "--lake",
+        lake.to_str().unwrap(),
+        "--as-of",
+        as_of,
+        "--unit",
+        unit,
+    ])
+}

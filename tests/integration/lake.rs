@@ -312,20 +312,12 @@ fn a_run_pinned_to_the_versions_of_a_past_run_publishes_what_it_published() {
         "the same data, the same outputs"
     );
     // explain reads the units at the versions its run read: U1's name before day 2.
-    let explain = |lake: &Path| {
-        let out = firecredit(&[
-            "explain",
-            "--lake",
-            lake.to_str().unwrap(),
-            "--as-of",
-            DAY2,
-            "--unit",
-            "U1",
-        ]);
+    let explained = |lake: &Path| {
+        let out = explain(lake, DAY2, "U1");
         assert_ok(&out);
         String::from_utf8(out.stdout).unwrap()
     };
-    let text = explain(&lake);
+    let text = explained(&lake);
     assert!(text.contains("甲商场") && !text.contains("新址"), "{text}");
     assert!(text.contains("units v1"), "{text}");
 
@@ -338,7 +330,7 @@ fn a_run_pinned_to_the_versions_of_a_past_run_publishes_what_it_published() {
     let now = manifest(&lake, DAY2);
     assert_eq!(now.table_versions["units"], 2);
     assert_ne!(checksums(&now), checksums(&then));
-    assert!(explain(&lake).contains("新址"));
+    assert!(explained(&lake).contains("新址"));
 
     // Pins that name no table, or a version that does not exist, are refused clearly.
     let bad = run_day(&lake, DAY2, &["--lake-version", "nosuch=1"]);

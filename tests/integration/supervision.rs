@@ -184,15 +184,7 @@ fn listings_live_from_list_to_lifted_across_nights() {
     );
 
     // `explain` tells the unit's story, run by run.
-    let out = firecredit(&[
-        "explain",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        DAY3,
-        "--unit",
-        "U21",
-    ]);
+    let out = explain(&lake, DAY3, "U21");
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
@@ -319,15 +311,7 @@ fn filings_become_cases_and_hold_the_feed_while_pending() {
         scores.contains(&"U10,840,false,2026-08-30".to_string()),
         "{scores:?}"
     );
-    let out = firecredit(&[
-        "explain",
-        "--lake",
-        lake.to_str().unwrap(),
-        "--as-of",
-        DAY2,
-        "--unit",
-        "U10",
-    ]);
+    let out = explain(&lake, DAY2, "U10");
     assert_ok(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
