@@ -59,6 +59,13 @@ impl Cells {
         })
     }
 
+    /// The rows of `sql` on `ctx` (in one batch, with the query's schema when it has none).
+    async fn query(ctx: &SessionContext, table: &str, sql: &str) -> Result<Cells> {
+        let frame = ctx.sql(sql).await?;
+        let schema: SchemaRef = std::sync::Arc::new(frame.schema().as_arrow().clone());
+        Cells::read(table, &concat_batches(&schema, &frame.collect().await?)?)
+    }
+
     fn text(&self, col: &str, row: usize) -> Result<&str> {
         self.columns
             .get(col)
@@ -122,25 +129,13 @@ pub async fn explain(lake: &Lake, as_of: &str, unit: &str, rules: &RuleSet) -> R
         std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![unit])) as _,
     )])?;
     register_batch(&ctx, "explain_params", params).await?;
-    let batches = ctx.sql(EXPLAIN_SQL).await?.collect().await?;
-    let scores = ctx.sql(EXPLAIN_SCORES_SQL).await?.collect().await?;
-    let scores = concat_batches(
-        &ctx.table("unit_scores")
-            .await?
-            .schema()
-            .as_arrow()
-            .clone()
-            .into(),
-        &scores,
-    )?;
-    if scores.num_rows() == 0 {
+    let score = Cells::query(&ctx, "unit_scores", EXPLAIN_SCORES_SQL).await?;
+    if score.rows == 0 {
         return Err(Error::Invalid(format!(
             "unit {unit} is not in the run for {as_of}"
         )));
     }
-    let schema = std::sync::Arc::new(ctx.sql(EXPLAIN_SQL).await?.schema().as_arrow().clone());
-    let rows = Cells::read("credit_ledger", &concat_batches(&schema, &batches)?)?;
-    let score = Cells::read("unit_scores", &scores)?;
+    let rows = Cells::query(&ctx, "credit_ledger", EXPLAIN_SQL).await?;
 
     let registry = ctx.sql(EXPLAIN_UNIT_SQL).await?.collect().await?;
     let (name, grid) = match registry.first().filter(|b| b.num_rows() > 0) {
@@ -315,12 +310,7 @@ async fn write_cases(
     };
     let schema = parquet_schema(lake, &cases.path).await?;
     register_files(ctx, lake, "credit_cases", schema, &[cases.path.as_str()]).await?;
-    let frame = ctx.sql(EXPLAIN_CASES_SQL).await?;
-    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-    let rows = Cells::read(
-        "credit_cases",
-        &concat_batches(&schema, &frame.collect().await?)?,
-    )?;
+    let rows = Cells::query(ctx, "credit_cases", EXPLAIN_CASES_SQL).await?;
     let _ = writeln!(out);
     let _ = writeln!(out, "异议与信用修复 objections and repairs: {}", rows.rows);
     for r in 0..rows.rows {
@@ -392,12 +382,7 @@ async fn write_supervision(
         };
         register_batches(ctx, &format!("{table}_history"), schema, batches).await?;
     }
-    let frame = ctx.sql(EXPLAIN_SUPERVISION_SQL).await?;
-    let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
-    let rows = Cells::read(
-        "supervision",
-        &concat_batches(&schema, &frame.collect().await?)?,
-    )?;
+    let rows = Cells::query(ctx, "supervision", EXPLAIN_SUPERVISION_SQL).await?;
     let _ = writeln!(out);
     let _ = writeln!(
         out,
