@@ -37,6 +37,7 @@ fn main() {
         gbk: vec![],
         ndjson: vec![],
         dirty: 0.0,
+        fire_drift: firecredit_generate::DEFAULT_FIRE_DRIFT,
     })
     .expect("generate");
     // Two inboxes: the registry (loaded first, not timed) and the IoT files.

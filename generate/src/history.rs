@@ -5,8 +5,8 @@ use rand::Rng;
 
 use super::enforcement::{self, Limits};
 use super::world::{
-    date, fire_log_odds, normal, pick_weighted, sigmoid, unit_rng, History, Unit, CATEGORIES,
-    DISTRICTS, USE_TYPES,
+    date, drift, fire_log_odds, normal, pick_weighted, sigmoid, unit_rng, History, Unit,
+    CATEGORIES, DISTRICTS, USE_TYPES,
 };
 use firecredit_contract::values::{
     format_timestamp_at, format_timestamp_local, LOCAL_OFFSET_SECONDS,
@@ -97,6 +97,8 @@ pub struct Frame {
     pub as_of: i32,
     /// The default rules' penalty bands and enforcement limits.
     pub limits: Limits,
+    /// The planted model's drift in log-odds per year.
+    pub fire_drift: f64,
 }
 
 pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
@@ -428,7 +430,7 @@ pub fn unit_history(f: &Frame, u: &Unit, roster: &Roster) -> UnitRows {
                 .filter(|a| **a < cut_us && **a >= cut_us - 365 * DAY_US)
                 .count() as f64,
         };
-        let p = sigmoid(fire_log_odds(u, &h, cutoff));
+        let p = sigmoid(fire_log_odds(u, &h, cutoff) + drift(f.fire_drift, year));
         let open_from = lo.max(u.opened_on);
         let open_to = hi.min(u.closed_on.unwrap_or(i32::MAX));
         let fire = open_from <= open_to && rng.random::<f64>() < p;

@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - this file: options, the writers of each format, the chunked generation loop.
-//! - `world`: districts, grids and units.
+//! - `world`: districts, grids and units; the planted fire model and its yearly drift.
 //! - `history`: each unit's four years of inspections, findings, complaints, fires, devices
 //!   and credit actions, from a planted model; objection and repair filings with and without
 //!   decisions (supervision.md §8); and a few units listed, lifted and listed again over the
@@ -39,6 +39,9 @@ use firecredit_contract::{Kind, Reason, Source};
 use history::{Frame, Roster, Row, UnitRows};
 use world::{make_unit, unit_rng, DISTRICTS};
 
+/// The default `--fire-drift`: the planted fire rate rises by about a quarter a year.
+pub const DEFAULT_FIRE_DRIFT: f64 = 0.25;
+
 /// Units per parallel chunk; each chunk writes one IoT file.
 const CHUNK: usize = 20_000;
 
@@ -56,6 +59,9 @@ pub struct GenerateOptions {
     pub ndjson: Vec<Source>,
     /// Share of rows followed by a defective copy.
     pub dirty: f64,
+    /// Change of the planted fire model's log-odds per year, beyond what the units' records
+    /// explain (0 at the middle year of the history; see [`world::fire_log_odds`]).
+    pub fire_drift: f64,
 }
 
 /// What was generated: rows per source, injected defects, superseded rows planted.
@@ -72,6 +78,8 @@ pub struct GenerateSummary {
     /// Oracle AUC of the true probabilities against the realised fires, per cutoff.
     pub oracle_auc: BTreeMap<String, f64>,
     pub fire_rate: BTreeMap<String, f64>,
+    /// The planted drift in log-odds per year (`--fire-drift`).
+    pub fire_drift: f64,
     /// Kind → enforcement alerts the inbox raises at `as_of` (listed in
     /// `_truth/enforcement_alerts.csv`).
     pub alerts: BTreeMap<String, u64>,
@@ -355,6 +363,12 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             opts.dirty
         )));
     }
+    if !(-1.0..=1.0).contains(&opts.fire_drift) {
+        return Err(Error::Invalid(format!(
+            "--fire-drift {} is not in -1..1 (log-odds per year)",
+            opts.fire_drift
+        )));
+    }
     let out = &opts.out;
     std::fs::create_dir_all(out).map_err(io(out))?;
     let frame = Frame {
@@ -362,6 +376,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         start: opts.as_of - 1460,
         as_of: opts.as_of,
         limits: enforcement::Limits::defaults(),
+        fire_drift: opts.fire_drift,
     };
     tracing::info!(units = opts.units, "generating unit registry");
     let units: Vec<world::Unit> = (0..opts.units)
@@ -448,6 +463,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         units: opts.units,
         as_of: world::date(opts.as_of),
         seed: opts.seed,
+        fire_drift: opts.fire_drift,
         ..Default::default()
     };
     let mut dirty = Dirty::new(opts.seed, opts.dirty);

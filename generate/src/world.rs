@@ -277,6 +277,14 @@ pub fn fire_log_odds(u: &Unit, h: &History, cutoff: i32) -> f64 {
         + 0.10 * h.false_alarms_365.min(10.0)
 }
 
+/// The drift added to the planted log-odds in `year` (0..5, the history's first year 0; the
+/// year after `as_of` is 4): `per_year` per year, zero in the middle year, so that a model
+/// fitted on one year and anchored to it predicts too few fires in the next (as a province
+/// whose fire rate rises does).
+pub fn drift(per_year: f64, year: i32) -> f64 {
+    per_year * f64::from(year - 2)
+}
+
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }

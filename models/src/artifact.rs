@@ -5,12 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::boosting::BoostedModel;
 use crate::calibration::Platt;
 use crate::dataset::Dataset;
 use crate::forest::ForestModel;
 use crate::logistic::LogisticModel;
 
-pub const FORMAT: &str = "firecredit-model/2";
+/// Version 3 added the boosted model and renamed the forest nodes' `rate` to `value` (files of
+/// version 2 still read).
+pub const FORMAT: &str = "firecredit-model/3";
 
 /// The fitted model, tagged by its `type`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,6 +21,7 @@ pub const FORMAT: &str = "firecredit-model/2";
 pub enum Model {
     Logistic(LogisticModel),
     Forest(ForestModel),
+    Boosted(BoostedModel),
 }
 
 impl Model {
@@ -25,6 +29,7 @@ impl Model {
         match self {
             Model::Logistic(m) => &m.features,
             Model::Forest(m) => &m.features,
+            Model::Boosted(m) => &m.features,
         }
     }
 
@@ -33,6 +38,7 @@ impl Model {
         match self {
             Model::Logistic(m) => m.logit(data),
             Model::Forest(m) => m.logit(data),
+            Model::Boosted(m) => m.logit(data),
         }
     }
 
@@ -40,6 +46,7 @@ impl Model {
         match self {
             Model::Logistic(m) => m.logit_row(row),
             Model::Forest(m) => m.logit_row(row),
+            Model::Boosted(m) => m.logit_row(row),
         }
     }
 
@@ -48,27 +55,31 @@ impl Model {
         match self {
             Model::Logistic(m) => m.sql_logit(),
             Model::Forest(m) => m.sql_logit(),
+            Model::Boosted(m) => m.sql_logit(),
         }
     }
 
     /// Each feature's contribution, as `(name, SQL expression)`: for the logistic model to
     /// the log-odds relative to the training mean, for the forest to the score along the
-    /// row's paths.
+    /// row's paths, for the boosted model to the log-odds along the row's paths.
     pub fn sql_contributions(&self) -> Vec<(String, String)> {
         match self {
             Model::Logistic(m) => m.sql_contributions(),
             Model::Forest(m) => m.sql_contributions(),
+            Model::Boosted(m) => m.sql_contributions(),
         }
     }
 }
 
-/// What kind of model scores: a fitted logistic regression, a forest, or the constant model
-/// used where the training data has a single class (a logistic model without weights).
+/// What kind of model scores: a fitted logistic regression, a forest, boosted trees, or the
+/// constant model used where the training data has a single class (a logistic model without
+/// weights).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     Logistic,
     Forest,
+    Boosted,
     Constant,
 }
 
@@ -77,6 +88,7 @@ impl ModelKind {
         match self {
             ModelKind::Logistic => "logistic",
             ModelKind::Forest => "forest",
+            ModelKind::Boosted => "boosted",
             ModelKind::Constant => "constant",
         }
     }

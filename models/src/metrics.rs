@@ -143,6 +143,64 @@ pub fn calibration_deciles(probabilities: &[f64], labels: &[bool]) -> Vec<Decile
         .collect()
 }
 
+/// How well probabilities match outcomes: calibration in the large (mean predicted against
+/// observed), the calibration slope (the Platt slope of the outcomes on the probabilities'
+/// log-odds: 1 when differences between units are stated at their true size, below 1 when
+/// overstated), the Brier score and the reliability deciles.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CalibrationCheck {
+    pub rows: usize,
+    pub fires: usize,
+    pub mean_predicted: f64,
+    pub observed_rate: f64,
+    /// `mean_predicted / observed_rate`.
+    pub ratio: f64,
+    pub slope: Option<f64>,
+    pub brier: f64,
+    pub auc: Option<f64>,
+    pub deciles: Vec<Decile>,
+}
+
+pub fn calibration_check(probabilities: &[f64], labels: &[bool]) -> CalibrationCheck {
+    assert_eq!(
+        probabilities.len(),
+        labels.len(),
+        "one label per probability"
+    );
+    let n = probabilities.len().max(1) as f64;
+    let fires = labels.iter().filter(|l| **l).count();
+    let mean_predicted = probabilities.iter().sum::<f64>() / n;
+    let observed_rate = fires as f64 / n;
+    let brier = probabilities
+        .iter()
+        .zip(labels)
+        .map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2))
+        .sum::<f64>()
+        / n;
+    let one_class = fires == 0 || fires == labels.len();
+    let slope = (!one_class).then(|| {
+        let logits: Vec<f64> = probabilities
+            .iter()
+            .map(|p| {
+                let p = p.clamp(1e-15, 1.0 - 1e-15);
+                (p / (1.0 - p)).ln()
+            })
+            .collect();
+        crate::calibration::Platt::fit(&logits, labels).a
+    });
+    CalibrationCheck {
+        rows: probabilities.len(),
+        fires,
+        mean_predicted,
+        observed_rate,
+        ratio: mean_predicted / observed_rate.max(1e-12),
+        slope,
+        brier,
+        auc: roc_auc(probabilities, labels),
+        deciles: calibration_deciles(probabilities, labels),
+    }
+}
+
 /// Population stability index of `actual` against `expected`, on the deciles of `expected`.
 pub fn psi(expected: &[f64], actual: &[f64]) -> Option<f64> {
     if expected.is_empty() || actual.is_empty() {
@@ -175,6 +233,37 @@ mod more_tests {
         assert_eq!(recall_at(&s, &y, 0.3), 1.0);
         // After 3 units: 2/2 positives, 1/8 negatives → 0.875.
         assert!((ks(&s, &y).unwrap() - 0.875).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_calibration_check_by_hand() {
+        let p = [0.1, 0.1, 0.4, 0.4];
+        let y = [false, false, true, false];
+        let c = calibration_check(&p, &y);
+        assert_eq!((c.rows, c.fires), (4, 1));
+        assert!((c.mean_predicted - 0.25).abs() < 1e-15);
+        assert_eq!(c.observed_rate, 0.25);
+        assert!((c.ratio - 1.0).abs() < 1e-12);
+        // (0.01 + 0.01 + 0.36 + 0.16) / 4
+        assert!((c.brier - 0.135).abs() < 1e-12, "{}", c.brier);
+        // The fire beats both 0.1s and ties the other 0.4: 2.5 of 3 pairs.
+        assert!((c.auc.unwrap() - 2.5 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_slope_of_overconfident_probabilities_is_below_one() {
+        // Outcomes follow σ(z / 2) while the probabilities say σ(z).
+        let (mut p, mut y) = (Vec::new(), Vec::new());
+        for k in -40..=40 {
+            let z = f64::from(k) / 10.0;
+            let pos = (crate::calibration::sigmoid(z / 2.0) * 1000.0).round() as usize;
+            for i in 0..1000 {
+                p.push(crate::calibration::sigmoid(z));
+                y.push(i < pos);
+            }
+        }
+        let slope = calibration_check(&p, &y).slope.unwrap();
+        assert!((slope - 0.5).abs() < 0.01, "{slope}");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 -- Risk scores (scoring.md §3): the calibrated probability of a fire in the 365 days after
 -- as_of, computed by the fitted model compiled to SQL, and each unit's three largest positive
 -- feature contributions as reasons (logistic: log-odds against the average training unit;
--- forest: change in fire rate along the unit's paths).
+-- forest: change in fire rate along the unit's paths; boosted trees: change in log-odds along the
+-- unit's paths).
 -- Inputs: features. Parameter: $as_of. The marked expressions are generated from the model
 -- artifact (model.json) by firecredit; they are its numbers, not user input.
 -- The reasons are ranked inside each row: every positive contribution becomes a key whose

@@ -7,6 +7,6 @@ mod algorithm;
 mod error;
 mod hyperparams;
 
-pub use algorithm::{ForestModel, Node, Tree};
+pub use algorithm::ForestModel;
 pub use error::ForestError;
 pub use hyperparams::{ForestParams, ForestValidParams};

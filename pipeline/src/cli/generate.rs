@@ -37,6 +37,10 @@ pub struct GenerateArgs {
     /// Sources to write as NDJSON (comma-separated).
     #[arg(long, value_delimiter = ',')]
     ndjson: Vec<Source>,
+    /// Yearly drift of the planted fire model's log-odds beyond what the records explain
+    /// (-1..1; zero in the middle year of the history): a rising fire rate, as real data has.
+    #[arg(long, default_value_t = firecredit_generate::DEFAULT_FIRE_DRIFT, allow_negative_numbers = true)]
+    fire_drift: f64,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -73,6 +77,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         gbk: args.gbk,
         ndjson: args.ndjson,
         dirty: args.dirty,
+        fire_drift: args.fire_drift,
     };
     let started = std::time::Instant::now();
     let summary = generate(&opts)

@@ -1,8 +1,12 @@
-//! Fitting: both candidates at the backtest's training cutoff, each judged out of time at its
-//! test cutoff; the chosen kind refitted a year later for publication.
+//! Fitting: the three candidates (logistic regression, forest, boosted trees) at the
+//! backtest's training cutoff, each judged out of time at its test cutoff; the chosen kind
+//! refitted a year later for publication and calibrated ([`Calibration::projected`]).
 
 use firecredit_models::artifact::{Model, ModelKind};
-use firecredit_models::calibration::Platt;
+use firecredit_models::boosting::{BoostedModel, BoostingError, BoostingParams};
+use firecredit_models::calibration::{
+    anchor_intercept, sigmoid, smoothed_rate, Calibration, Platt,
+};
 use firecredit_models::dataset::Dataset;
 use firecredit_models::forest::{ForestError, ForestModel, ForestParams};
 use firecredit_models::logistic::{LogisticError, LogisticModel, LogisticParams};
@@ -16,11 +20,12 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelChoice {
-    /// The candidate with the higher backtest AUC (logistic on a tie).
+    /// The candidate with the highest backtest AUC (logistic on a tie, then the earlier).
     #[default]
     Auto,
     Logistic,
     Forest,
+    Boosted,
 }
 
 /// Fits the logistic model; where the training cutoff has no fire (or only fires), a constant
@@ -65,31 +70,65 @@ fn fit_forest(data: &Dataset) -> Result<Option<ForestModel>> {
     }
 }
 
+/// Fits the boosted trees; none where the training cutoff has a single class.
+fn fit_boosted(data: &Dataset) -> Result<Option<BoostedModel>> {
+    let params = BoostingParams::default()
+        .check()
+        .map_err(|e| Error::Model(e.to_string()))?;
+    match params.fit(data) {
+        Ok(m) => Ok(Some(m)),
+        Err(BoostingError::OneClass { .. }) => Ok(None),
+        Err(e) => Err(Error::Model(e.to_string())),
+    }
+}
+
+/// Fits the tree model of `kind` (forest or boosted) on `data`; none for another kind or
+/// where the data has a single class.
+fn fit_trees(kind: ModelKind, data: &Dataset) -> Result<Option<(ModelKind, Model)>> {
+    Ok(match kind {
+        ModelKind::Forest => fit_forest(data)?.map(|m| (kind, Model::Forest(m))),
+        ModelKind::Boosted => fit_boosted(data)?.map(|m| (kind, Model::Boosted(m))),
+        ModelKind::Logistic | ModelKind::Constant => None,
+    })
+}
+
 /// A model fitted at the backtest's training cutoff and judged at its test cutoff.
 pub struct Candidate {
     pub kind: ModelKind,
-    pub calibration: Platt,
+    /// Platt scaling fitted on the test cutoff's rows (out of time); none where they have a
+    /// single class.
+    pub calibration: Option<Platt>,
     /// Calibrated probabilities of the test cutoff's rows.
     pub test_p: Vec<f64>,
     pub auc: Option<f64>,
+    /// The test cutoff's probabilities as the model would have published them without the
+    /// test year's labels: its log-odds anchored to its training year's observed rate.
+    pub anchored_test_p: Vec<f64>,
 }
 
 impl Candidate {
-    fn judge(kind: ModelKind, model: &Model, test: &Dataset) -> Candidate {
+    fn judge(kind: ModelKind, model: &Model, train: &Dataset, test: &Dataset) -> Candidate {
         let logit = model.logit(test);
         let labels = test.labels().to_vec();
-        let calibration = if labels.iter().any(|l| *l) && labels.iter().any(|l| !*l) {
-            Platt::fit(&logit, &labels)
-        } else {
-            Platt::IDENTITY
-        };
-        let test_p: Vec<f64> = logit.iter().map(|s| calibration.apply(*s)).collect();
+        let calibration = (labels.iter().any(|l| *l) && labels.iter().any(|l| !*l))
+            .then(|| Platt::fit(&logit, &labels));
+        let platt = calibration.unwrap_or(Platt::IDENTITY);
+        let test_p: Vec<f64> = logit.iter().map(|s| platt.apply(*s)).collect();
         let auc = metrics::roc_auc(&test_p, &labels);
+        let train_logits = model.logit(train);
+        let train_labels = train.labels();
+        let rate = smoothed_rate(
+            train_labels.iter().filter(|l| **l).count(),
+            train_labels.len(),
+        );
+        let anchor = anchor_intercept(&train_logits, 1.0, rate);
+        let anchored_test_p = logit.iter().map(|s| sigmoid(s + anchor)).collect();
         Candidate {
             kind,
             calibration,
             test_p,
             auc,
+            anchored_test_p,
         }
     }
 }
@@ -102,6 +141,8 @@ pub struct Fitted {
     pub kind: ModelKind,
     pub model: Model,
     pub logistic: LogisticModel,
+    /// How the published model's log-odds become probabilities.
+    pub calibration: Calibration,
     /// Why a constant model was used, when it was.
     pub notes: Vec<String>,
 }
@@ -113,17 +154,32 @@ impl Fitted {
 }
 
 /// Backtest: fit at `train`, judge at `test` (out of time); then the chosen kind refitted at
-/// `test`, calibrated as the backtest found. The logistic fit is sequential, so the forest
-/// grows on the other cores meanwhile. The logistic model is refitted in any case (the
+/// `test`, with the backtest's calibration slope and a level set so that the units scored
+/// `today` average the fire rate the last two years' trend points to
+/// ([`Calibration::projected`]). The logistic fit is
+/// sequential, so the trees grow on the other cores meanwhile. The logistic model is refitted in any case (the
 /// scorecard reads it), starting where the backtest's ended (a year later, nearly the same
 /// optimum).
-pub fn fit(train: &FeatureRows, test: &FeatureRows, choice: ModelChoice) -> Result<Fitted> {
-    let want_forest = choice != ModelChoice::Logistic;
-    let (lr, forest) = rayon::join(
+pub fn fit(
+    train: &FeatureRows,
+    test: &FeatureRows,
+    today: &FeatureRows,
+    choice: ModelChoice,
+) -> Result<Fitted> {
+    let wanted = |kind: ModelKind| match (choice, kind) {
+        (ModelChoice::Auto, _) => kind,
+        (ModelChoice::Forest, ModelKind::Forest) | (ModelChoice::Boosted, ModelKind::Boosted) => {
+            kind
+        }
+        _ => ModelKind::Logistic,
+    };
+    let (lr, (forest, boosted)) = rayon::join(
         || fit_logistic(&train.data, None),
-        || match want_forest {
-            true => fit_forest(&train.data),
-            false => Ok(None),
+        || {
+            rayon::join(
+                || fit_trees(wanted(ModelKind::Forest), &train.data),
+                || fit_trees(wanted(ModelKind::Boosted), &train.data),
+            )
         },
     );
     let (bt_lr, bt_note) = lr?;
@@ -134,19 +190,19 @@ pub fn fit(train: &FeatureRows, test: &FeatureRows, choice: ModelChoice) -> Resu
     let mut candidates = vec![Candidate::judge(
         first,
         &Model::Logistic(bt_lr.clone()),
+        &train.data,
         &test.data,
     )];
-    if let Some(f) = forest? {
-        candidates.push(Candidate::judge(
-            ModelKind::Forest,
-            &Model::Forest(f),
-            &test.data,
-        ));
+    for (kind, model) in [forest?, boosted?].into_iter().flatten() {
+        candidates.push(Candidate::judge(kind, &model, &train.data, &test.data));
     }
+    let position = |kind| candidates.iter().position(|c| c.kind == kind).unwrap_or(0);
     let chosen = match choice {
         ModelChoice::Logistic => 0,
-        ModelChoice::Forest => candidates.len() - 1,
-        // Strictly better to displace the simpler, readable logistic model.
+        ModelChoice::Forest => position(ModelKind::Forest),
+        ModelChoice::Boosted => position(ModelKind::Boosted),
+        // Strictly better to displace the simpler, readable logistic model (and an earlier
+        // candidate).
         ModelChoice::Auto => (1..candidates.len()).fold(0, |best, i| {
             if candidates[i].auc.unwrap_or(0.0) > candidates[best].auc.unwrap_or(0.0) {
                 i
@@ -156,28 +212,32 @@ pub fn fit(train: &FeatureRows, test: &FeatureRows, choice: ModelChoice) -> Resu
         }),
     };
     let start = bt_note.is_none().then_some(&bt_lr);
-    let final_forest = candidates[chosen].kind == ModelKind::Forest;
-    let (lr, forest) = rayon::join(
+    let (lr, trees) = rayon::join(
         || fit_logistic(&test.data, start),
-        || match final_forest {
-            true => fit_forest(&test.data),
-            false => Ok(None),
-        },
+        || fit_trees(candidates[chosen].kind, &test.data),
     );
     let (final_lr, final_note) = lr?;
-    let (kind, model) = match forest? {
-        Some(f) => (ModelKind::Forest, Model::Forest(f)),
+    let (kind, model) = match trees? {
+        Some(fitted) => fitted,
         None if bt_note.is_some() || final_note.is_some() => {
             (ModelKind::Constant, Model::Logistic(final_lr.clone()))
         }
         None => (ModelKind::Logistic, Model::Logistic(final_lr.clone())),
     };
+    let (train_y, test_y) = (train.data.labels().to_vec(), test.data.labels().to_vec());
+    let calibration = Calibration::projected(
+        candidates[chosen].calibration,
+        &train_y,
+        &test_y,
+        &model.logit(&today.data),
+    );
     Ok(Fitted {
         candidates,
         chosen,
         kind,
         model,
         logistic: final_lr,
+        calibration,
         notes: bt_note.into_iter().chain(final_note).collect(),
     })
 }

@@ -1,8 +1,9 @@
 //! Risk stage (scoring.md §3): leakage-free features in SQL at three cutoffs (reading each
-//! cutoff's credit and hazard status from `unit_status`), two candidate models fitted in Rust
-//! (linfa logistic regression and a linfa-trees forest) judged by an out-of-time backtest,
-//! Platt calibration, and scoring in SQL: the chosen model compiles to an expression that the
-//! engine evaluates. Risk levels are SQL too, for today and the backtest.
+//! cutoff's credit and hazard status from `unit_status`), three candidate models fitted in Rust
+//! (linfa logistic regression, a linfa-trees forest and gradient-boosted trees) judged by an
+//! out-of-time backtest, a calibration that keeps the backtest's slope and sets the level where
+//! the trend of the observed fire rates points, and scoring in SQL: the chosen model compiles to an expression that the
+//! engine evaluates. Risk levels and the backtest by district and use type are SQL too.
 //!
 //! # Layout
 //! - this file: the stage, in order: features → fit → model artifact and scorecard → scores and
@@ -32,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::stages::status::cutoffs;
 use features::{cutoffs_table, read_features, training_data_sha256, FEATURES_SQL};
 pub use fit::ModelChoice;
-use report::{Backtest, ModelReport};
+use report::{Backtest, ModelReport, Truth};
 use scoring::{publish_scorecard, risk_scores_step, RISK_LEVELS};
 
 /// The features of every unit at every cutoff: the model's training and scoring rows.
@@ -59,18 +60,19 @@ impl Risk {
     /// registers `risk_levels` and binds `$model_version` for the stages after.
     async fn score(&self, cx: &mut StageContext) -> Result<()> {
         let as_of = cx.params.as_of();
-        let [train_cut, test_cut, _] = cutoffs(as_of);
+        let [train_cut, test_cut, today_cut] = cutoffs(as_of);
         register_batch(&cx.ctx, "cutoffs", cutoffs_table(as_of)?).await?;
         cx.run_step(&FEATURES).await?;
 
         let started = Instant::now();
         let path = cx.output("features", "parquet")?.path.clone();
-        let [train, test]: [_; 2] = read_features(&cx.lake, &path, &[train_cut, test_cut])
-            .await?
-            .try_into()
-            .map_err(|_| Error::Internal("two cutoffs of features".into()))?;
+        let [train, test, today]: [_; 3] =
+            read_features(&cx.lake, &path, &[train_cut, test_cut, today_cut])
+                .await?
+                .try_into()
+                .map_err(|_| Error::Internal("three cutoffs of features".into()))?;
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "features read");
-        let fitted = fit::fit(&train, &test, self.model)?;
+        let fitted = fit::fit(&train, &test, &today, self.model)?;
         cx.record("fit", started);
 
         // The model is named after what it was fitted on, not after the feature file's bytes
@@ -88,7 +90,7 @@ impl Risk {
             version: version.clone(),
             kind: fitted.kind,
             model: fitted.model.clone(),
-            calibration: chosen.calibration,
+            calibration: fitted.calibration.published,
             training_cutoff: format_date(test_cut),
             training_rows: test.data.rows(),
             data_sha256,
@@ -119,22 +121,37 @@ impl Risk {
             None => None,
         };
         let labels = test.data.labels().to_vec();
-        let levels = report::backtest_levels(
+        let tables = report::backtest_tables(
             &cx.ctx,
             &Params::new(test_cut, &cx.rules),
             &test.unit_ids,
             &chosen.test_p,
+            &labels,
         )
         .await?;
         let backtest = Backtest {
             train_cut,
             test_cut,
             labels: &labels,
-            levels: &levels,
+            tables,
         };
-        let oracle = report::oracle_auc(self.truth.as_deref(), &format_date(test_cut));
-        let report = ModelReport::new(version.clone(), &fitted, &backtest, oracle, psi);
-        tracing::info!(model = %fitted.kind, auc = ?report.auc, oracle = ?report.oracle_auc, "risk model");
+        let today = cx.output("risk_scores", "parquet")?.path.clone();
+        let truth = Truth::read(
+            self.truth.as_deref(),
+            &format_date(test_cut),
+            &format_date(as_of),
+            &cx.lake,
+            &today,
+        )
+        .await?;
+        let report = ModelReport::new(version.clone(), &fitted, backtest, truth, psi);
+        tracing::info!(
+            model = %fitted.kind,
+            auc = ?report.auc,
+            oracle = ?report.oracle_auc,
+            projected_rate = report.calibration.projected_rate,
+            "risk model"
+        );
         cx.publisher.write_json("model_report", &report).await?;
         cx.params
             .set("model_version", ScalarValue::Utf8(Some(version)));

@@ -1,5 +1,7 @@
 //! `model_report.json`: the backtest's metrics, every candidate, lift by risk level, the
-//! oracle's AUC where the inbox has the generator's truth, and drift against the previous run.
+//! calibration and how it did out of time, the backtest by district and use type, the
+//! oracle's AUC and the withheld next year where the inbox has the generator's truth, and
+//! drift against the previous run.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -8,12 +10,12 @@ use std::sync::Arc;
 use datafusion::arrow::array::{BooleanArray, Float64Array, RecordBatch, StringArray};
 use datafusion::prelude::SessionContext;
 use firecredit_models::artifact::ModelKind;
-use firecredit_models::calibration::Platt;
-use firecredit_models::metrics;
+use firecredit_models::calibration::Calibration;
+use firecredit_models::metrics::{self, CalibrationCheck};
 use serde::Serialize;
 
 use super::fit::Fitted;
-use super::scoring::RISK_LEVELS;
+use super::scoring::{MODEL_BY_GROUP, RISK_LEVELS};
 use crate::contract::values::format_date;
 use crate::engine::catalog::register_batch;
 use crate::engine::context::register_view;
@@ -45,13 +47,47 @@ pub struct ModelReport {
     /// backtest probabilities and that day's grades and major-hazard units).
     pub lift_by_level: BTreeMap<String, LevelLift>,
     pub calibration_deciles: Vec<metrics::Decile>,
-    pub calibration: Platt,
+    /// How the published model's log-odds become probabilities (`published`), and the figures
+    /// that made it: the backtest's slope, the last two years' rates, their trend and the
+    /// projected rate (docs/decisions.md 97).
+    pub calibration: Calibration,
+    /// The backtest model's probabilities at the test cutoff as the method would have
+    /// published them without the test year's labels (its log-odds anchored to its own training
+    /// year's rate), against what happened: calibration in the large (`mean_predicted` against
+    /// `observed_rate`), calibration slope, Brier score, reliability deciles. The published map
+    /// corrects the slope and the level drift this shows.
+    pub backtest_calibration: CalibrationCheck,
+    /// The backtest by district and by use type: units, fires, mean predicted (the calibrated
+    /// backtest probabilities) against observed, AUC within the group.
+    pub by_district: Vec<GroupCheck>,
+    pub by_use_type: Vec<GroupCheck>,
     /// AUC of the generator's true probabilities at the backtest cutoff, when the inbox has them.
     pub oracle_auc: Option<f64>,
+    /// Where the inbox has the generator's truth: today's published probabilities against the
+    /// realised 365 days after `as_of` (never in the inbox), and the true probabilities on the
+    /// same units for comparison.
+    pub withheld_year: Option<WithheldYear>,
     /// PSI of today's probabilities against the previous published run's.
     pub psi_vs_previous: Option<f64>,
     /// Why a constant model was used, when it was.
     pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupCheck {
+    pub group: String,
+    pub units: i64,
+    pub fires: i64,
+    pub mean_predicted: f64,
+    pub observed_rate: f64,
+    pub auc: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WithheldYear {
+    pub as_of: String,
+    pub model: CalibrationCheck,
+    pub oracle: CalibrationCheck,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,8 +111,9 @@ pub struct Backtest<'a> {
     pub test_cut: i32,
     /// The test cutoff's labels.
     pub labels: &'a [bool],
-    /// Risk levels of those units from the chosen candidate's probabilities.
-    pub levels: &'a [i32],
+    /// Risk levels of those units, and the backtest by group, from the chosen candidate's
+    /// probabilities.
+    pub tables: BacktestTables,
 }
 
 const SHARES: [(&str, f64); 5] = [
@@ -91,8 +128,8 @@ impl ModelReport {
     pub fn new(
         version: String,
         fitted: &Fitted,
-        bt: &Backtest<'_>,
-        oracle_auc: Option<f64>,
+        bt: Backtest<'_>,
+        truth: Truth,
         psi_vs_previous: Option<f64>,
     ) -> ModelReport {
         let chosen = fitted.chosen();
@@ -121,24 +158,37 @@ impl ModelReport {
             precision_at: shares(&|s| metrics::precision_at(p, y, s)),
             recall_at: shares(&|s| metrics::recall_at(p, y, s)),
             lift_at: shares(&|s| metrics::precision_at(p, y, s) / rate.max(1e-12)),
-            lift_by_level: lift_by_level(bt.levels, y, rate),
+            lift_by_level: lift_by_level(&bt.tables.levels, y, rate),
             calibration_deciles: metrics::calibration_deciles(p, y),
-            calibration: chosen.calibration,
-            oracle_auc,
+            calibration: fitted.calibration,
+            backtest_calibration: metrics::calibration_check(&chosen.anchored_test_p, y),
+            by_district: bt.tables.by_district,
+            by_use_type: bt.tables.by_use_type,
+            oracle_auc: truth.oracle_auc,
+            withheld_year: truth.withheld_year,
             psi_vs_previous,
             notes: fitted.notes.clone(),
         }
     }
 }
 
-/// Risk levels at the backtest's test cutoff, by `sql/risk/risk_levels.sql` over the backtest
-/// probabilities and that day's `unit_status` (of `ctx`); in `unit_ids` order.
-pub async fn backtest_levels(
+/// What the backtest's SQL gives: risk levels in `unit_ids` order, and the backtest by group.
+pub struct BacktestTables {
+    pub levels: Vec<i32>,
+    pub by_district: Vec<GroupCheck>,
+    pub by_use_type: Vec<GroupCheck>,
+}
+
+/// The backtest's probabilities at its test cutoff through the SQL of a day: risk levels by
+/// `sql/risk/risk_levels.sql` with that day's `unit_status`, and `sql/risk/model_by_group.sql`
+/// with the units of `ctx`.
+pub async fn backtest_tables(
     ctx: &SessionContext,
     params: &Params,
     unit_ids: &[String],
     test_p: &[f64],
-) -> Result<Vec<i32>> {
+    labels: &[bool],
+) -> Result<BacktestTables> {
     let day = sibling(ctx).await?;
     let scores = RecordBatch::try_from_iter(vec![
         (
@@ -153,10 +203,14 @@ pub async fn backtest_levels(
             "risk_probability",
             Arc::new(Float64Array::from(test_p.to_vec())) as _,
         ),
+        ("fire", Arc::new(BooleanArray::from(labels.to_vec())) as _),
     ])?;
     register_batch(&day, "risk_scores", scores).await?;
-    day.register_table("unit_status", ctx.table_provider("unit_status").await?)?;
+    for table in ["unit_status", "units"] {
+        day.register_table(table, ctx.table_provider(table).await?)?;
+    }
     register_view(&day, &RISK_LEVELS, params).await?;
+    register_view(&day, &MODEL_BY_GROUP, params).await?;
     let mut by_unit = HashMap::with_capacity(unit_ids.len());
     for b in day.table(RISK_LEVELS.name).await?.collect().await? {
         let table = Columns::new(RISK_LEVELS.name, &b);
@@ -167,7 +221,7 @@ pub async fn backtest_levels(
             }
         }
     }
-    unit_ids
+    let levels = unit_ids
         .iter()
         .map(|u| {
             by_unit
@@ -175,7 +229,37 @@ pub async fn backtest_levels(
                 .copied()
                 .ok_or_else(|| Error::Internal(format!("backtest unit {u} has no risk level")))
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    let (mut by_district, mut by_use_type) = (Vec::new(), Vec::new());
+    for b in day.table(MODEL_BY_GROUP.name).await?.collect().await? {
+        let t = Columns::new(MODEL_BY_GROUP.name, &b);
+        let (grouping, group) = (t.text("grouping")?, t.text("group")?);
+        let (units, fires) = (t.i64s("units")?, t.i64s("fires")?);
+        let (mean, observed, auc) = (
+            t.f64s("mean_predicted")?,
+            t.f64s("observed_rate")?,
+            t.f64s("auc")?,
+        );
+        for r in 0..t.rows() {
+            let row = GroupCheck {
+                group: group[r].clone().unwrap_or_default(),
+                units: units[r].unwrap_or(0),
+                fires: fires[r].unwrap_or(0),
+                mean_predicted: mean[r].unwrap_or(f64::NAN),
+                observed_rate: observed[r].unwrap_or(f64::NAN),
+                auc: auc[r],
+            };
+            match grouping[r].as_deref() {
+                Some("district") => by_district.push(row),
+                _ => by_use_type.push(row),
+            }
+        }
+    }
+    Ok(BacktestTables {
+        levels,
+        by_district,
+        by_use_type,
+    })
 }
 
 fn lift_by_level(levels: &[i32], labels: &[bool], rate: f64) -> BTreeMap<String, LevelLift> {
@@ -197,17 +281,81 @@ fn lift_by_level(levels: &[i32], labels: &[bool], rate: f64) -> BTreeMap<String,
     out
 }
 
-/// AUC of the generator's truth at `cutoff` (`_truth/fire_truth.csv`), when given.
-pub fn oracle_auc(truth: Option<&Path>, cutoff: &str) -> Option<f64> {
-    let mut reader = csv::Reader::from_path(truth?).ok()?;
-    let (mut p, mut y) = (Vec::new(), Vec::new());
-    for rec in reader.records().flatten() {
-        if rec.get(1) == Some(cutoff) {
-            p.push(rec.get(2)?.parse::<f64>().ok()?);
-            y.push(rec.get(3)? == "1");
+/// What the generator's truth (`_truth/fire_truth.csv`) adds to the report, when given.
+#[derive(Default)]
+pub struct Truth {
+    pub oracle_auc: Option<f64>,
+    pub withheld_year: Option<WithheldYear>,
+}
+
+/// Each unit's true probability and realised outcome at `cutoff` in the truth file.
+fn truth_at(path: &Path, cutoff: &str) -> Result<HashMap<String, (f64, bool)>> {
+    let bad =
+        |e: &dyn std::fmt::Display| Error::Invalid(format!("truth file {}: {e}", path.display()));
+    let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
+    let mut out = HashMap::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| bad(&e))?;
+        if rec.get(1) != Some(cutoff) {
+            continue;
+        }
+        let p = rec.get(2).and_then(|v| v.parse::<f64>().ok());
+        match (rec.get(0), p) {
+            (Some(unit), Some(p)) => {
+                out.insert(unit.to_string(), (p, rec.get(3) == Some("1")));
+            }
+            _ => return Err(bad(&format!("bad row {rec:?}"))),
         }
     }
-    metrics::roc_auc(&p, &y)
+    Ok(out)
+}
+
+impl Truth {
+    /// The oracle's AUC at the backtest's test cutoff, and today's published probabilities
+    /// (`risk_scores` at `path`, open units) against the realised year after `as_of`.
+    pub async fn read(
+        truth: Option<&Path>,
+        test_cut: &str,
+        as_of: &str,
+        lake: &Lake,
+        risk_scores: &str,
+    ) -> Result<Truth> {
+        let Some(truth) = truth else {
+            return Ok(Truth::default());
+        };
+        let (p, y): (Vec<f64>, Vec<bool>) = truth_at(truth, test_cut)?.into_values().unzip();
+        let oracle_auc = metrics::roc_auc(&p, &y);
+        let next = truth_at(truth, as_of)?;
+        let (mut model, mut oracle, mut fire) = (Vec::new(), Vec::new(), Vec::new());
+        for b in lake
+            .read_all(risk_scores, Some(&["unit_id", "open", "risk_probability"]))
+            .await?
+        {
+            let t = Columns::new("risk_scores", &b);
+            let (ids, open, prob) = (
+                t.strings("unit_id")?,
+                t.bools("open")?,
+                t.f64s("risk_probability")?,
+            );
+            for (r, p) in prob.into_iter().enumerate() {
+                let known = next.get(ids.value(r));
+                if let (true, Some(p), Some((truth_p, y))) = (open.value(r), p, known) {
+                    model.push(p);
+                    oracle.push(*truth_p);
+                    fire.push(*y);
+                }
+            }
+        }
+        let withheld_year = (!model.is_empty()).then(|| WithheldYear {
+            as_of: as_of.to_string(),
+            model: metrics::calibration_check(&model, &fire),
+            oracle: metrics::calibration_check(&oracle, &fire),
+        });
+        Ok(Truth {
+            oracle_auc,
+            withheld_year,
+        })
+    }
 }
 
 /// The `risk_probability` column of a published risk-scores or unit-scores file.

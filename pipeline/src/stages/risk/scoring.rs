@@ -18,6 +18,12 @@ pub const RISK_LEVELS: Step = Step::view(
     include_str!("../../../../sql/risk/risk_levels.sql"),
 );
 
+/// The backtest by district and use type (in the model report).
+pub const MODEL_BY_GROUP: Step = Step::view(
+    "model_by_group",
+    include_str!("../../../../sql/risk/model_by_group.sql"),
+);
+
 /// The risk-scores SQL with the model's compiled expressions in place of its markers: each
 /// contribution as a column `c_<feature>`, and each column's sort key for the reasons.
 pub fn risk_scores_sql(artifact: &Artifact) -> String {
