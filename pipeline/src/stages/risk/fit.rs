@@ -101,13 +101,13 @@ pub struct Candidate {
     /// Calibrated probabilities of the test cutoff's rows.
     pub test_p: Vec<f64>,
     pub auc: Option<f64>,
-    /// The test cutoff's probabilities as the model would have published them without the
-    /// test year's labels: its log-odds anchored to its training year's observed rate.
-    pub anchored_test_p: Vec<f64>,
+    model: Model,
+    /// The model's log-odds of the test cutoff's rows.
+    test_logit: Vec<f64>,
 }
 
 impl Candidate {
-    fn judge(kind: ModelKind, model: &Model, train: &Dataset, test: &Dataset) -> Candidate {
+    fn judge(kind: ModelKind, model: Model, test: &Dataset) -> Candidate {
         let logit = model.logit(test);
         let labels = test.labels().to_vec();
         let calibration = (labels.iter().any(|l| *l) && labels.iter().any(|l| !*l))
@@ -115,21 +115,27 @@ impl Candidate {
         let platt = calibration.unwrap_or(Platt::IDENTITY);
         let test_p: Vec<f64> = logit.iter().map(|s| platt.apply(*s)).collect();
         let auc = metrics::roc_auc(&test_p, &labels);
-        let train_logits = model.logit(train);
-        let train_labels = train.labels();
-        let rate = smoothed_rate(
-            train_labels.iter().filter(|l| **l).count(),
-            train_labels.len(),
-        );
-        let anchor = anchor_intercept(&train_logits, 1.0, rate);
-        let anchored_test_p = logit.iter().map(|s| sigmoid(s + anchor)).collect();
         Candidate {
             kind,
             calibration,
             test_p,
             auc,
-            anchored_test_p,
+            model,
+            test_logit: logit,
         }
+    }
+
+    /// The test cutoff's probabilities as the model would have published them without the
+    /// test year's labels: its log-odds anchored to its training year's observed rate (`train`,
+    /// its training rows).
+    fn anchored_test_p(&self, train: &Dataset) -> Vec<f64> {
+        let labels = train.labels();
+        let rate = smoothed_rate(labels.iter().filter(|l| **l).count(), labels.len());
+        let anchor = anchor_intercept(&self.model.logit(train), 1.0, rate);
+        self.test_logit
+            .iter()
+            .map(|s| sigmoid(s + anchor))
+            .collect()
     }
 }
 
@@ -143,6 +149,9 @@ pub struct Fitted {
     pub logistic: LogisticModel,
     /// How the published model's log-odds become probabilities.
     pub calibration: Calibration,
+    /// The chosen candidate's test-cutoff probabilities anchored to its training year
+    /// ([`Candidate::anchored_test_p`]).
+    pub backtest_anchored_p: Vec<f64>,
     /// Why a constant model was used, when it was.
     pub notes: Vec<String>,
 }
@@ -189,12 +198,11 @@ pub fn fit(
     };
     let mut candidates = vec![Candidate::judge(
         first,
-        &Model::Logistic(bt_lr.clone()),
-        &train.data,
+        Model::Logistic(bt_lr.clone()),
         &test.data,
     )];
     for (kind, model) in [forest?, boosted?].into_iter().flatten() {
-        candidates.push(Candidate::judge(kind, &model, &train.data, &test.data));
+        candidates.push(Candidate::judge(kind, model, &test.data));
     }
     let position = |kind| candidates.iter().position(|c| c.kind == kind).unwrap_or(0);
     let chosen = match choice {
@@ -231,6 +239,7 @@ pub fn fit(
         &test_y,
         &model.logit(&today.data),
     );
+    let backtest_anchored_p = candidates[chosen].anchored_test_p(&train.data);
     Ok(Fitted {
         candidates,
         chosen,
@@ -238,6 +247,7 @@ pub fn fit(
         model,
         logistic: final_lr,
         calibration,
+        backtest_anchored_p,
         notes: bt_note.into_iter().chain(final_note).collect(),
     })
 }

@@ -161,7 +161,7 @@ impl ModelReport {
             lift_by_level: lift_by_level(&bt.tables.levels, y, rate),
             calibration_deciles: metrics::calibration_deciles(p, y),
             calibration: fitted.calibration,
-            backtest_calibration: metrics::calibration_check(&chosen.anchored_test_p, y),
+            backtest_calibration: metrics::calibration_check(&fitted.backtest_anchored_p, y),
             by_district: bt.tables.by_district,
             by_use_type: bt.tables.by_use_type,
             oracle_auc: truth.oracle_auc,
@@ -288,21 +288,22 @@ pub struct Truth {
     pub withheld_year: Option<WithheldYear>,
 }
 
-/// Each unit's true probability and realised outcome at `cutoff` in the truth file.
-fn truth_at(path: &Path, cutoff: &str) -> Result<HashMap<String, (f64, bool)>> {
+/// Each unit's true probability and realised outcome at each of `cutoffs` in the truth file,
+/// in one pass.
+fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[HashMap<String, (f64, bool)>; 2]> {
     let bad =
         |e: &dyn std::fmt::Display| Error::Invalid(format!("truth file {}: {e}", path.display()));
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
-    let mut out = HashMap::new();
+    let mut out = [HashMap::new(), HashMap::new()];
     for rec in reader.records() {
         let rec = rec.map_err(|e| bad(&e))?;
-        if rec.get(1) != Some(cutoff) {
+        let Some(k) = cutoffs.iter().position(|c| rec.get(1) == Some(*c)) else {
             continue;
-        }
+        };
         let p = rec.get(2).and_then(|v| v.parse::<f64>().ok());
         match (rec.get(0), p) {
             (Some(unit), Some(p)) => {
-                out.insert(unit.to_string(), (p, rec.get(3) == Some("1")));
+                out[k].insert(unit.to_string(), (p, rec.get(3) == Some("1")));
             }
             _ => return Err(bad(&format!("bad row {rec:?}"))),
         }
@@ -323,9 +324,9 @@ impl Truth {
         let Some(truth) = truth else {
             return Ok(Truth::default());
         };
-        let (p, y): (Vec<f64>, Vec<bool>) = truth_at(truth, test_cut)?.into_values().unzip();
+        let [backtest, next] = truth_at(truth, [test_cut, as_of])?;
+        let (p, y): (Vec<f64>, Vec<bool>) = backtest.into_values().unzip();
         let oracle_auc = metrics::roc_auc(&p, &y);
-        let next = truth_at(truth, as_of)?;
         let (mut model, mut oracle, mut fire) = (Vec::new(), Vec::new(), Vec::new());
         for b in lake
             .read_all(risk_scores, Some(&["unit_id", "open", "risk_probability"]))
