@@ -42,7 +42,7 @@ fn fit_logistic(
         Ok(m) => Ok((m, None)),
         Err(e @ LogisticError::OneClass { positives, rows }) => {
             tracing::warn!("{e}; using a constant model");
-            let rate = (positives as f64 + 0.5) / (rows as f64 + 1.0);
+            let rate = smoothed_rate(positives, rows);
             let k = data.names.len();
             let model = LogisticModel {
                 features: data.names.clone(),
@@ -165,10 +165,9 @@ impl Fitted {
 /// Backtest: fit at `train`, judge at `test` (out of time); then the chosen kind refitted at
 /// `test`, with the backtest's calibration slope and a level set so that the units scored
 /// `today` average the fire rate the last two years' trend points to
-/// ([`Calibration::projected`]). The logistic fit is
-/// sequential, so the trees grow on the other cores meanwhile. The logistic model is refitted in any case (the
-/// scorecard reads it), starting where the backtest's ended (a year later, nearly the same
-/// optimum).
+/// ([`Calibration::projected`]). The logistic fit is sequential, so the trees grow on the
+/// other cores meanwhile. The logistic model is refitted in any case (the scorecard reads it),
+/// starting where the backtest's ended (a year later, nearly the same optimum).
 pub fn fit(
     train: &FeatureRows,
     test: &FeatureRows,
