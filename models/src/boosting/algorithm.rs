@@ -121,22 +121,45 @@ impl Bins {
         Bins { thresholds, codes }
     }
 
-    /// Sums per bin of `rows`, feature by feature in parallel (each feature adds its rows in
-    /// order, so the result does not depend on the number of threads).
-    fn histogram(&self, rows: &[u32], g: &[f64], h: &[f64]) -> Histogram {
+    /// Sums per bin of `rows` (`gh[i]` is the gradient and hessian of `rows[i]`), feature by
+    /// feature in parallel; each feature adds its rows in a fixed order, so the result does not
+    /// depend on the number of threads.
+    fn histogram(&self, rows: &[u32], gh: &[Gh]) -> Histogram {
         self.codes
             .par_iter()
             .zip(&self.thresholds)
             .map(|(codes, thresholds)| {
-                let mut hist = vec![Sums::default(); thresholds.len() + 1];
-                for &r in rows {
-                    let r = r as usize;
-                    hist[usize::from(codes[r])].add(g[r], h[r]);
+                // Four partial histograms, row `i` adding to part `i % 4`: consecutive rows
+                // often fall in one bin (a flag has two), and with one set of sums each
+                // addition would wait for the one before. A part has a slot for every byte, so
+                // a bin indexes it unchecked.
+                let mut part = [[Sums::default(); 256]; 4];
+                for (r4, g4) in rows.chunks_exact(4).zip(gh.chunks_exact(4)) {
+                    for j in 0..4 {
+                        let bin = usize::from(codes[r4[j] as usize]);
+                        part[j][bin].add(f64::from(g4[j][0]), f64::from(g4[j][1]));
+                    }
                 }
-                hist
+                let rest = rows.len() - rows.len() % 4;
+                for (r, g) in rows[rest..].iter().zip(&gh[rest..]) {
+                    part[0][usize::from(codes[*r as usize])].add(f64::from(g[0]), f64::from(g[1]));
+                }
+                (0..=thresholds.len())
+                    .map(|b| (1..4).fold(part[0][b], |sum, j| sum.plus(part[j][b])))
+                    .collect()
             })
             .collect()
     }
+}
+
+/// A row's gradient and hessian. Single precision halves what a histogram reads; the sums are
+/// double.
+type Gh = [f32; 2];
+
+/// The gradients and hessians of `rows`, in their order: a node's histogram then reads them
+/// in sequence.
+fn gather(rows: &[u32], gh: &[Gh]) -> Vec<Gh> {
+    rows.iter().map(|r| gh[*r as usize]).collect()
 }
 
 /// The best split of a leaf: send bins `..=bin` of `feature` left.
@@ -152,6 +175,9 @@ struct Split {
 struct Leaf {
     node: usize,
     rows: Vec<u32>,
+    /// Rows that follow the tree without shaping it: left out of this round's share, or held
+    /// out.
+    others: Vec<u32>,
     hist: Histogram,
     sums: Sums,
     depth: usize,
@@ -162,6 +188,16 @@ impl BoostingValidParams {
     /// Fits on `data` (labels required): rounds on the training rows until the held-out
     /// log-loss stops falling; the same model on any number of threads.
     pub fn fit(&self, data: &Dataset) -> Result<BoostedModel, BoostingError> {
+        self.boost(data, None)
+    }
+
+    /// Fits exactly `rounds` rounds (at least one) on every row, none held out: the refit of a
+    /// model whose number of rounds an earlier fit stopped at (the backtest's, a year before).
+    pub fn fit_rounds(&self, data: &Dataset, rounds: usize) -> Result<BoostedModel, BoostingError> {
+        self.boost(data, Some(rounds.max(1)))
+    }
+
+    fn boost(&self, data: &Dataset, rounds: Option<usize>) -> Result<BoostedModel, BoostingError> {
         let p = &self.0;
         let labels = data.labels();
         let n = data.rows();
@@ -180,7 +216,7 @@ impl BoostingValidParams {
 
         // Held-out rows: a seeded shuffle, so the split is the same on every machine.
         let mut order: Vec<u32> = (0..n as u32).collect();
-        let held = if n >= p.early_stop_rows {
+        let held = if rounds.is_none() && n >= p.early_stop_rows {
             let mut rng = SplitMix(p.seed ^ 0x5EED);
             for i in (1..n).rev() {
                 order.swap(i, rng.below(i + 1));
@@ -199,7 +235,7 @@ impl BoostingValidParams {
         let rate = fires / train.len() as f64;
         let base = (rate / (1.0 - rate)).ln();
         let mut raw = vec![base; n];
-        let (mut g, mut h) = (vec![0.0; n], vec![0.0; n]);
+        let mut gh: Vec<Gh> = vec![[0.0; 2]; n];
         let log_loss = |raw: &[f64]| -> f64 {
             valid
                 .iter()
@@ -213,23 +249,41 @@ impl BoostingValidParams {
 
         let mut trees = Vec::new();
         let (mut best, mut best_round) = (log_loss(&raw), 0);
-        for round in 0..p.max_rounds {
-            for &r in &train {
-                let r = r as usize;
-                let q = sigmoid(raw[r]);
-                g[r] = q - y[r];
-                h[r] = q * (1.0 - q);
+        let mut rng = SplitMix(p.seed ^ 0x00B0_A7ED);
+        let mut sampled = Vec::with_capacity(train.len());
+        let mut left_out = Vec::with_capacity(train.len());
+        for round in 0..rounds.unwrap_or(p.max_rounds) {
+            gh.par_iter_mut()
+                .zip(&raw)
+                .zip(&y)
+                .with_min_len(4096)
+                .for_each(|((gh, z), y)| {
+                    let q = sigmoid(*z);
+                    *gh = [(q - y) as f32, (q * (1.0 - q)) as f32];
+                });
+            // The tree grows on a fresh share of the training rows (in row order); the rest
+            // follow it like held-out rows.
+            sampled.clear();
+            left_out.clear();
+            if p.row_share < 1.0 {
+                let cut = (p.row_share * (1u64 << 53) as f64) as u64;
+                for &r in &train {
+                    if rng.next() >> 11 < cut {
+                        sampled.push(r);
+                    } else {
+                        left_out.push(r);
+                    }
+                }
+            } else {
+                sampled.extend_from_slice(&train);
             }
-            let (tree, leaves) = self.grow(&bins, &train, &g, &h);
+            left_out.extend_from_slice(&valid);
+            let (tree, leaves) = self.grow(&bins, &sampled, &left_out, &gh);
             for (node, rows) in leaves {
                 let step = tree.nodes[node].value;
                 for r in rows {
                     raw[r as usize] += step;
                 }
-            }
-            for &r in &valid {
-                let row = data.x.row(r as usize);
-                raw[r as usize] += tree.value(row.as_slice().expect("standard layout"));
             }
             trees.push(tree);
             if held == 0 {
@@ -254,22 +308,24 @@ impl BoostingValidParams {
         })
     }
 
-    /// One tree, grown best-first on the gradients; returns it with each leaf's rows.
+    /// One tree, grown best-first on the gradients of `rows`; returns it with each leaf's rows
+    /// and `others`, which are sent down the tree by their bins as the model sends them by
+    /// their values (a split after bin `k` is `x <= thresholds[k]`).
     fn grow(
         &self,
         bins: &Bins,
         rows: &[u32],
-        g: &[f64],
-        h: &[f64],
+        others: &[u32],
+        gh: &[Gh],
     ) -> (Tree, Vec<(usize, Vec<u32>)>) {
         let p = &self.0;
         let value = |s: Sums| -p.learning_rate * s.g / (s.h + p.l2);
-        let hist = bins.histogram(rows, g, h);
+        let hist = bins.histogram(rows, &gather(rows, gh));
         let sums = hist[0].iter().fold(Sums::default(), |a, b| a.plus(*b));
         let mut tree = Tree {
             nodes: vec![Node::leaf(value(sums))],
         };
-        let mut leaves = vec![self.leaf(0, rows.to_vec(), hist, sums, 0)];
+        let mut leaves = vec![self.leaf(0, 0, (rows.to_vec(), others.to_vec()), hist, sums)];
         while leaves.len() < p.max_leaves {
             // The leaf whose split gains most (the first of equals, for determinism).
             let Some((at, split)) = leaves
@@ -285,22 +341,21 @@ impl BoostingValidParams {
             };
             let parent = leaves.swap_remove(at);
             let codes = &bins.codes[split.feature];
-            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) = parent
-                .rows
-                .iter()
-                .partition(|r| usize::from(codes[**r as usize]) <= split.bin);
+            let goes_left = |r: &&u32| usize::from(codes[**r as usize]) <= split.bin;
+            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
+                parent.rows.iter().partition(goes_left);
             let (left_sums, right_sums) = (split.left, parent.sums.minus(split.left));
             // Sum the smaller child's rows; the larger child's histogram is the parent's less
-            // the smaller's.
+            // the smaller's. The other rows are sent down meanwhile.
             let small_is_left = left_rows.len() <= right_rows.len();
-            let small = bins.histogram(
-                if small_is_left {
-                    &left_rows
-                } else {
-                    &right_rows
-                },
-                g,
-                h,
+            let small_rows = if small_is_left {
+                &left_rows
+            } else {
+                &right_rows
+            };
+            let (small, (left_others, right_others)) = rayon::join(
+                || bins.histogram(small_rows, &gather(small_rows, gh)),
+                || -> (Vec<u32>, Vec<u32>) { parent.others.iter().partition(goes_left) },
             );
             let large: Histogram = parent
                 .hist
@@ -322,20 +377,41 @@ impl BoostingValidParams {
             node.left = left;
             node.right = right;
             let depth = parent.depth + 1;
-            leaves.push(self.leaf(left, left_rows, left_hist, left_sums, depth));
-            leaves.push(self.leaf(right, right_rows, right_hist, right_sums, depth));
+            leaves.push(self.leaf(left, depth, (left_rows, left_others), left_hist, left_sums));
+            leaves.push(self.leaf(
+                right,
+                depth,
+                (right_rows, right_others),
+                right_hist,
+                right_sums,
+            ));
         }
-        let leaves = leaves.into_iter().map(|l| (l.node, l.rows)).collect();
+        let leaves = leaves
+            .into_iter()
+            .map(|mut l| {
+                l.rows.append(&mut l.others);
+                (l.node, l.rows)
+            })
+            .collect();
         (tree, leaves)
     }
 
-    fn leaf(&self, node: usize, rows: Vec<u32>, hist: Histogram, sums: Sums, depth: usize) -> Leaf {
+    /// A leaf at `depth` with its rows (those that shape it, and the others) and its best split.
+    fn leaf(
+        &self,
+        node: usize,
+        depth: usize,
+        (rows, others): (Vec<u32>, Vec<u32>),
+        hist: Histogram,
+        sums: Sums,
+    ) -> Leaf {
         let split = (depth < self.0.max_depth)
             .then(|| self.best_split(&hist, sums))
             .flatten();
         Leaf {
             node,
             rows,
+            others,
             hist,
             sums,
             depth,
@@ -440,6 +516,21 @@ mod tests {
             "the model separates the risky quarter: AUC {auc}"
         );
         assert_eq!(model, params.fit(&data).unwrap());
+        // The refit a year on: the rounds given, every row, none past them.
+        let refit = params.fit_rounds(&data, model.rounds).unwrap();
+        assert_eq!(
+            (refit.rounds, refit.rounds_run),
+            (model.rounds, model.rounds)
+        );
+        assert!(roc_auc(&refit.logit(&data), &risky).unwrap() > 0.97);
+        // Every tree on every row finds the interaction too.
+        let whole = BoostingParams {
+            row_share: 1.0,
+            ..Default::default()
+        };
+        let whole = whole.check().unwrap().fit(&data).unwrap();
+        assert!(roc_auc(&whole.logit(&data), &risky).unwrap() > 0.97);
+        assert_ne!(whole, model, "half the rows grow different trees");
         let row = [0.9, 0.9, 0.5];
         let c = model.contributions(&row);
         let roots: f64 = model.trees.iter().map(|t| t.nodes[0].value).sum();

@@ -2,7 +2,8 @@ use super::BoostingError;
 
 /// Unchecked hyper-parameters; [`BoostingParams::check`] validates them. The defaults are
 /// scikit-learn's `HistGradientBoostingClassifier`'s, except the depth (bounded so that the
-/// compiled SQL nests at most `max_depth` `CASE`s) and the L2 penalty.
+/// compiled SQL nests at most `max_depth` `CASE`s), the L2 penalty and the share of rows each
+/// tree grows on (half: the same AUC at a million units for half the work).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BoostingParams {
     /// Rounds at most (one tree each).
@@ -15,6 +16,9 @@ pub struct BoostingParams {
     pub min_rows_leaf: usize,
     /// L2 penalty on leaf values (added to the hessian sums).
     pub l2: f64,
+    /// Share of the training rows each tree grows on, drawn afresh each round (stochastic
+    /// gradient boosting, Friedman 2002); 1 grows every tree on every row.
+    pub row_share: f64,
     /// Quantile bins per feature at most (≤ 255, so a bin fits a byte).
     pub max_bins: usize,
     /// Share of rows held out to stop early, when the data has at least `early_stop_rows`.
@@ -41,6 +45,7 @@ impl Default for BoostingParams {
             max_depth: 8,
             min_rows_leaf: 20,
             l2: 1.0,
+            row_share: 0.5,
             max_bins: 255,
             validation_share: 0.1,
             early_stop_rows: 1_000,
@@ -75,6 +80,9 @@ impl BoostingParams {
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return bad("l2", format!("{} must be ≥ 0", self.l2));
+        }
+        if !(self.row_share > 0.0 && self.row_share <= 1.0) {
+            return bad("row_share", format!("{} must be in (0, 1]", self.row_share));
         }
         if !(2..=255).contains(&self.max_bins) {
             return bad("max_bins", format!("{} must be in 2..=255", self.max_bins));
@@ -124,6 +132,10 @@ mod tests {
             },
             BoostingParams {
                 l2: f64::NAN,
+                ..Default::default()
+            },
+            BoostingParams {
+                row_share: 0.0,
                 ..Default::default()
             },
             BoostingParams {

@@ -1,6 +1,6 @@
 use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Array2, Axis, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::{LogisticError, LogisticValidParams};
@@ -47,7 +47,14 @@ impl LogisticValidParams {
             .x
             .std_axis(Axis(0), 0.0)
             .mapv(|s| if s > 1e-12 { s } else { 1.0 });
-        let z = (&data.x - &means) / &stds;
+        // Column-major: linfa's gradient is `xᵀ · r`, one dot product per feature, which reads
+        // a column-major matrix contiguously and a row-major one with a stride of a row (the
+        // whole matrix from memory once per feature: the fit took 2.5 times as long at a million
+        // rows).
+        let mut z = Array2::zeros(data.x.raw_dim().f());
+        z.assign(&data.x);
+        z -= &means;
+        z /= &stds;
         let targets: Array1<usize> = y.mapv(usize::from);
         let ds = linfa::Dataset::new(z, targets);
         let p = &self.0;

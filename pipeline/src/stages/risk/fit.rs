@@ -70,24 +70,37 @@ fn fit_forest(data: &Dataset) -> Result<Option<ForestModel>> {
     }
 }
 
-/// Fits the boosted trees; none where the training cutoff has a single class.
-fn fit_boosted(data: &Dataset) -> Result<Option<BoostedModel>> {
+/// Fits the boosted trees, stopping early on held-out rows, or with `rounds` (the backtest's)
+/// on every row; none where the training cutoff has a single class.
+fn fit_boosted(data: &Dataset, rounds: Option<usize>) -> Result<Option<BoostedModel>> {
     let params = BoostingParams::default()
         .check()
         .map_err(|e| Error::Model(e.to_string()))?;
-    match params.fit(data) {
+    let fitted = match rounds {
+        Some(rounds) => params.fit_rounds(data, rounds),
+        None => params.fit(data),
+    };
+    match fitted {
         Ok(m) => Ok(Some(m)),
         Err(BoostingError::OneClass { .. }) => Ok(None),
         Err(e) => Err(Error::Model(e.to_string())),
     }
 }
 
-/// Fits the tree model of `kind` (forest or boosted) on `data`; none for another kind or
-/// where the data has a single class.
-fn fit_trees(kind: ModelKind, data: &Dataset) -> Result<Option<(ModelKind, Model)>> {
+/// Fits the tree model of `kind` (forest or boosted) on `data`, boosted trees with the rounds
+/// of `backtest` when given; none for another kind or where the data has a single class.
+fn fit_trees(
+    kind: ModelKind,
+    data: &Dataset,
+    backtest: Option<&Model>,
+) -> Result<Option<(ModelKind, Model)>> {
+    let rounds = match backtest {
+        Some(Model::Boosted(m)) => Some(m.rounds),
+        _ => None,
+    };
     Ok(match kind {
         ModelKind::Forest => fit_forest(data)?.map(|m| (kind, Model::Forest(m))),
-        ModelKind::Boosted => fit_boosted(data)?.map(|m| (kind, Model::Boosted(m))),
+        ModelKind::Boosted => fit_boosted(data, rounds)?.map(|m| (kind, Model::Boosted(m))),
         ModelKind::Logistic | ModelKind::Constant => None,
     })
 }
@@ -163,7 +176,8 @@ impl Fitted {
 }
 
 /// Backtest: fit at `train`, judge at `test` (out of time); then the chosen kind refitted at
-/// `test`, with the backtest's calibration slope and a level set so that the units scored
+/// `test` (boosted trees for the number of rounds the backtest stopped at, on every row), with
+/// the backtest's calibration slope and a level set so that the units scored
 /// `today` average the fire rate the last two years' trend points to
 /// ([`Calibration::projected`]). The logistic fit is sequential, so the trees grow on the
 /// other cores meanwhile. The logistic model is refitted in any case (the scorecard reads it),
@@ -185,8 +199,8 @@ pub fn fit(
         || fit_logistic(&train.data, None),
         || {
             rayon::join(
-                || fit_trees(wanted(ModelKind::Forest), &train.data),
-                || fit_trees(wanted(ModelKind::Boosted), &train.data),
+                || fit_trees(wanted(ModelKind::Forest), &train.data, None),
+                || fit_trees(wanted(ModelKind::Boosted), &train.data, None),
             )
         },
     );
@@ -221,7 +235,10 @@ pub fn fit(
     let start = bt_note.is_none().then_some(&bt_lr);
     let (lr, trees) = rayon::join(
         || fit_logistic(&test.data, start),
-        || fit_trees(candidates[chosen].kind, &test.data),
+        || {
+            let backtest = &candidates[chosen];
+            fit_trees(backtest.kind, &test.data, Some(&backtest.model))
+        },
     );
     let (final_lr, final_note) = lr?;
     let (kind, model) = match trees? {
