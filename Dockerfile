@@ -28,16 +28,23 @@ COPY --from=build /src/target/release/firecredit /usr/local/bin/firecredit
 USER firecredit
 WORKDIR /home/firecredit
 
+# Ballista has no authentication: whoever reaches these ports runs SQL with the lake's
+# credentials. The images listen where the operator says (FIRECREDIT_BIND_HOST), loopback by
+# default; publish the ports on a private network only, e.g.
+#   docker run -e FIRECREDIT_BIND_HOST=0.0.0.0 -p 10.0.0.5:50050:50050 firecredit-scheduler
+
 # Ballista scheduler: clients (`--engine ballista://HOST:50050`) and executors connect here.
 FROM base AS scheduler
+ENV FIRECREDIT_BIND_HOST=127.0.0.1
 EXPOSE 50050
-ENTRYPOINT ["firecredit", "scheduler", "--bind-host", "0.0.0.0"]
+ENTRYPOINT ["sh", "-c", "exec firecredit scheduler --bind-host \"$FIRECREDIT_BIND_HOST\" \"$@\"", "--"]
 
 # Ballista executor: give it the scheduler (`--scheduler-host`) and, for an S3 lake, `--lake`
 # and the AWS_* environment; 50051 is Arrow Flight, 50052 gRPC.
 FROM base AS executor
+ENV FIRECREDIT_BIND_HOST=127.0.0.1
 EXPOSE 50051 50052
-ENTRYPOINT ["firecredit", "executor", "--bind-host", "0.0.0.0"]
+ENTRYPOINT ["sh", "-c", "exec firecredit executor --bind-host \"$FIRECREDIT_BIND_HOST\" \"$@\"", "--"]
 
 FROM base AS runtime
 ENTRYPOINT ["firecredit"]

@@ -7,7 +7,9 @@
 //! - `lib.rs`: the sources, their fields and the quarantine reasons.
 //! - [`values`]: one cell's text to a typed value (numbers, dates, timestamps, flags, lists).
 //! - [`uscc`]: the unified social credit code's check character.
-//! - [`records`]: CSV and NDJSON files to rows of cell text, encodings detected.
+//! - [`records`]: CSV and NDJSON files to rows of cell text, encodings detected, rows over the
+//!   [`records::Limits`] quarantined `too_large` without ever being held whole.
+//! - `parquet` (cargo feature `parquet`): Parquet files to rows of cell text, same limits.
 //! - [`validate`]: one row to typed values or the first quarantine reason.
 //! - [`rules`]: the rule tables (`rules/*.csv`) every number of the scoring comes from, checked
 //!   before anything runs.
@@ -15,8 +17,11 @@
 //!   corpus-replay test so CI re-checks every committed input on stable Rust.
 //!
 //! This crate has no DataFusion dependency on purpose: the fuzz targets build it with
-//! sanitizer instrumentation in seconds, not the half hour a DataFusion build takes.
+//! sanitizer instrumentation in seconds (with `parquet`, in minutes), not the half hour a
+//! DataFusion build takes.
 
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod probes;
 pub mod records;
 pub mod rules;
@@ -352,6 +357,7 @@ impl FromStr for Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
+    TooLarge,
     BadEncoding,
     ParseError,
     MissingField,
@@ -363,7 +369,8 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
+    pub const ALL: [Reason; 9] = [
+        Reason::TooLarge,
         Reason::BadEncoding,
         Reason::ParseError,
         Reason::MissingField,
@@ -376,6 +383,7 @@ impl Reason {
 
     pub fn code(self) -> &'static str {
         match self {
+            Reason::TooLarge => "too_large",
             Reason::BadEncoding => "bad_encoding",
             Reason::ParseError => "parse_error",
             Reason::MissingField => "missing_field",

@@ -18,6 +18,13 @@ use crate::{uscc, Check, Kind, Reason, Source};
 /// Units the probes' registry holds: a row naming any other unit is `unknown_unit`.
 pub const UNITS: [&str; 3] = ["U1", "U2", "44010600001"];
 
+/// Limits small enough for fuzz inputs to cross them.
+const PROBE_LIMITS: records::Limits = records::Limits {
+    cell_bytes: 64,
+    record_bytes: 512,
+    record_lines: 4,
+};
+
 /// Codes as the shipped rule tables have them, enough for the fuzzer to reach both branches.
 struct Codes;
 
@@ -51,7 +58,7 @@ pub fn csv_file(data: &[u8]) {
     }
     file.extend_from_slice(body);
     rows(source, &file, |each| {
-        records::read_csv(Cursor::new(&file), source, each)
+        records::read_csv(Cursor::new(&file), source, &PROBE_LIMITS, each)
     });
 }
 
@@ -61,7 +68,20 @@ pub fn ndjson_file(data: &[u8]) {
         return;
     };
     rows(source, body, |each| {
-        records::read_ndjson(Cursor::new(body), source, each)
+        records::read_ndjson(Cursor::new(body), source, &PROBE_LIMITS, each)
+    });
+}
+
+/// A Parquet inbox file of any source (byte 0 picks it): read and validate every row.
+#[cfg(feature = "parquet")]
+pub fn parquet_file(data: &[u8]) {
+    let Some((source, _, body)) = split(data) else {
+        return;
+    };
+    let bytes = bytes::Bytes::copy_from_slice(body);
+    // Run-length encoding packs many rows in few bytes: no rows-per-byte bound here.
+    rows(source, &[], |each| {
+        crate::parquet::read_parquet(bytes, source, &PROBE_LIMITS, each)
     });
 }
 
@@ -93,7 +113,18 @@ fn rows(
         );
         for cell in row.fields.iter().flatten() {
             assert!(!cell.is_empty(), "an empty cell is absent, not empty text");
+            assert!(
+                cell.len() <= PROBE_LIMITS.cell_bytes,
+                "a cell over the limit is never handed on"
+            );
         }
+        // The raw row is the record (within its limit, re-quoted: at most three bytes per byte
+        // counted) or a clipped prefix.
+        assert!(
+            row.raw.len() <= 3 * PROBE_LIMITS.record_bytes + 64,
+            "raw row of {} bytes",
+            row.raw.len()
+        );
         let defect = row.defect.clone();
         match validator.validate(row.fields, row.defect) {
             Ok(values) => {
@@ -119,9 +150,9 @@ fn rows(
         }
         Err(ReadError::Sink(())) => unreachable!("the probe's row callback never fails"),
     }
-    // Every row costs at least one byte of the file.
+    // Every row of a text file costs at least one byte of it.
     assert!(
-        count <= file.len(),
+        file.is_empty() || count <= file.len(),
         "{count} rows from {} bytes",
         file.len()
     );
@@ -283,7 +314,9 @@ mod tests {
     use super::*;
 
     type Probe = fn(&[u8]);
-    const PROBES: [(&str, Probe); 5] = [
+    const PROBES: &[(&str, Probe)] = &[
+        #[cfg(feature = "parquet")]
+        ("parquet_rows", parquet_file),
         ("csv_rows", csv_file),
         ("ndjson_rows", ndjson_file),
         ("dates", date_text),
@@ -296,7 +329,7 @@ mod tests {
     fn committed_fuzz_inputs_pass_their_probes() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
         let mut replayed = 0;
-        for (target, probe) in PROBES {
+        for &(target, probe) in PROBES {
             for dir in ["corpus", "regressions"] {
                 let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
                     continue;

@@ -71,7 +71,8 @@ pub struct RawRow<'a> {
     pub line: u64,
     pub raw: &'a str,
     pub fields: &'a [Option<String>],
-    /// A defect found while reading (`bad_encoding`, `parse_error`), with detail.
+    /// A defect found while reading (`too_large`, `bad_encoding`, `parse_error`), with detail.
+    /// A `too_large` row's oversize cells are absent and its `raw` is clipped.
     pub defect: Option<(Reason, String)>,
 }
 
@@ -208,10 +209,271 @@ pub fn map_columns<'h, E>(
     Ok((mapping, warnings))
 }
 
+/// Bounds on one row: a row over them is quarantined `too_large` (only a clipped prefix of it is
+/// kept), never loaded, and a reader never holds more than one row's bound in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one cell (default 64 KiB).
+    pub cell_bytes: usize,
+    /// Bytes of one record: a CSV record's cells plus one per cell, an NDJSON line, a Parquet
+    /// row's cells (default 1 MiB).
+    pub record_bytes: usize,
+    /// Physical lines one CSV record may span before the file's warnings report it (default
+    /// 100): an unclosed quote swallows the lines after it into one record.
+    pub record_lines: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cell_bytes: 64 * 1024,
+            record_bytes: 1024 * 1024,
+            record_lines: 100,
+        }
+    }
+}
+
+/// Bytes of a `too_large` row's raw text kept in the quarantine.
+pub const CLIPPED_RAW_BYTES: usize = 1024;
+
+/// `text` (the first bytes of something `total` bytes long) cut to at most `max` bytes at a
+/// character boundary, saying how long the whole was when any of it is missing.
+pub fn clip(text: &str, max: usize, total: usize) -> String {
+    if text.len() <= max && total <= text.len() {
+        return text.to_string();
+    }
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{total} bytes]", &text[..end])
+}
+
+/// The `too_large` defect of the first contract cell over the limit, if any; that cell is
+/// dropped so that nothing downstream holds it.
+fn oversize_cell(
+    fields: &mut [Option<String>],
+    source: Source,
+    limits: &Limits,
+) -> Option<(Reason, String)> {
+    let mut defect = None;
+    for (slot, field) in fields.iter_mut().zip(source.fields()) {
+        let len = slot.as_ref().map_or(0, String::len);
+        if len > limits.cell_bytes {
+            *slot = None;
+            defect.get_or_insert_with(|| {
+                (
+                    Reason::TooLarge,
+                    format!(
+                        "{} is {len} bytes (limit {} per cell)",
+                        field.name, limits.cell_bytes
+                    ),
+                )
+            });
+        }
+    }
+    defect
+}
+
+/// Hands on a record over the record limit: `too_large`, its first bytes as its raw row.
+fn too_large_record<E>(
+    each: &mut Each<'_, E>,
+    line: u64,
+    prefix: &str,
+    bytes: usize,
+    limits: &Limits,
+    fields: &[Option<String>],
+) -> Result<(), ReadError<E>> {
+    let raw = clip(prefix, CLIPPED_RAW_BYTES, bytes);
+    let detail = format!(
+        "the record is {bytes} bytes (limit {} per record)",
+        limits.record_bytes
+    );
+    each(RawRow {
+        line,
+        raw: &raw,
+        fields,
+        defect: Some((Reason::TooLarge, detail)),
+    })
+    .map_err(ReadError::Sink)
+}
+
+/// Records that span too many lines or bytes: counted, and reported once per file.
+#[derive(Default)]
+struct LongRecords {
+    count: u64,
+    first_line: u64,
+}
+
+impl LongRecords {
+    fn note(&mut self, line: u64) {
+        if self.count == 0 {
+            self.first_line = line;
+        }
+        self.count += 1;
+    }
+
+    fn warning(&self, limits: &Limits) -> Option<String> {
+        (self.count > 0).then(|| {
+            format!(
+                "{} record(s) span more than {} lines or {} bytes, the first at line {} \
+                 (an unclosed quote takes every line after it into one record; rows_read counts \
+                 records, not lines)",
+                self.count, limits.record_lines, limits.record_bytes, self.first_line
+            )
+        })
+    }
+}
+
+const CUT_SHORT: &str = "the last line has no line end: if the file was still being written, \
+                         its last row may be cut short";
+
+/// One CSV record as parsed, within the limits.
+struct Record {
+    /// The physical line it starts on (1-based), as the `csv` crate counts.
+    line: u64,
+    /// Physical lines it spans (line ends inside it and its own).
+    lines: u64,
+    /// Bytes of its cells plus one per cell (the delimiters); over the record limit only the
+    /// first bytes are kept.
+    bytes: usize,
+    too_large: bool,
+}
+
+/// A CSV record reader that never holds more than `record_bytes` of one record: the `csv`
+/// crate's would grow its buffer to the whole record, which an unclosed quote makes the whole
+/// file.
+struct CsvRecords<R> {
+    input: R,
+    core: csv_core::Reader,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// Cells of the record as read (none when over the limit).
+    len: usize,
+    /// Bytes of `buf` that hold the record's start, and the cells that end in them.
+    kept: usize,
+    kept_ends: usize,
+    limit: usize,
+    /// The last byte consumed, to tell whether the file ends with a line end.
+    last_byte: Option<u8>,
+}
+
+impl<R: BufRead> CsvRecords<R> {
+    fn new(input: R, limit: usize) -> Self {
+        CsvRecords {
+            input,
+            core: csv_core::Reader::new(),
+            buf: vec![0; 4096.min(limit.max(1))],
+            ends: vec![0; 64],
+            len: 0,
+            kept: 0,
+            kept_ends: 0,
+            limit: limit.max(1),
+            last_byte: None,
+        }
+    }
+
+    fn field(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends[..self.len].get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.buf[start..end])
+    }
+
+    fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len).filter_map(|i| self.field(i))
+    }
+
+    fn next(&mut self) -> std::io::Result<Option<Record>> {
+        use csv_core::ReadRecordResult as R;
+        let line = self.core.line();
+        let (mut out, mut nends, mut bytes, mut too_large) = (0usize, 0usize, 0usize, false);
+        // Over the limit, the cells already ended stay: the record's start, for its raw row.
+        let mut frozen: Option<usize> = None;
+        self.kept = 0;
+        loop {
+            let input = self.input.fill_buf()?;
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.buf[out..], &mut self.ends[nends..]);
+            if nin > 0 {
+                self.last_byte = Some(input[nin - 1]);
+            }
+            self.input.consume(nin);
+            out += nout;
+            nends += nend;
+            bytes += nout + nend;
+            if !too_large && out + nends > self.limit {
+                // Over the limit: keep what is read, parse on to the record's end.
+                too_large = true;
+            }
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull if !too_large && self.buf.len() < self.limit => {
+                    let grown = (self.buf.len() * 2).min(self.limit);
+                    self.buf.resize(grown, 0);
+                }
+                R::OutputFull => {
+                    // Keep the first half (the record's start), parse on through the second.
+                    too_large = true;
+                    out = self.buf.len() / 2;
+                    if self.kept == 0 {
+                        self.kept = out;
+                        frozen = Some(nends.min(self.ends.len() / 2));
+                    }
+                    nends = frozen.unwrap_or(0);
+                }
+                R::OutputEndsFull if !too_large => {
+                    let grown = (self.ends.len() * 2).min(self.limit + 1);
+                    self.ends.resize(grown, 0);
+                }
+                R::OutputEndsFull => {
+                    // Keep the first half of the cell ends; the second half is scratch, so that
+                    // parsing always has room to go on.
+                    if frozen.is_none() {
+                        self.kept = out;
+                        frozen = Some(nends.min(self.ends.len() / 2));
+                    }
+                    nends = frozen.unwrap_or(0);
+                }
+                R::Record => {
+                    self.len = if too_large { 0 } else { nends };
+                    self.kept_ends = frozen.unwrap_or(nends);
+                    self.kept = if self.kept > 0 { self.kept } else { out };
+                    let end = self.core.line();
+                    return Ok(Some(Record {
+                        line,
+                        lines: end.saturating_sub(line).max(1),
+                        bytes,
+                        too_large,
+                    }));
+                }
+                R::End => return Ok(None),
+            }
+        }
+    }
+
+    /// The first bytes of the last record, its cells joined by `,` (unquoted).
+    fn kept(&self) -> Vec<u8> {
+        let mut raw = Vec::with_capacity(self.kept + self.kept_ends);
+        let mut start = 0;
+        for &end in &self.ends[..self.kept_ends] {
+            if end > self.kept || end < start {
+                break;
+            }
+            raw.extend_from_slice(&self.buf[start..end]);
+            raw.push(b',');
+            start = end;
+        }
+        raw.extend_from_slice(&self.buf[start..self.kept.max(start)]);
+        raw
+    }
+}
+
 /// Reads a CSV file (header first), calling `each` once per data row.
 pub fn read_csv<'r, E>(
     mut file: impl Read + 'r,
     source: Source,
+    limits: &Limits,
     each: &mut Each<'_, E>,
 ) -> Result<FileInfo, ReadError<E>> {
     let head = read_head(&mut file).map_err(ReadError::Unreadable)?;
@@ -239,61 +501,69 @@ pub fn read_csv<'r, E>(
         Encoding::Gb18030 => Encoding::Gb18030,
         _ => Encoding::Utf8,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(BufReader::with_capacity(1 << 20, body));
-    let mut record = csv::ByteRecord::new();
-    let io = |e: csv::Error| ReadError::Unreadable(format!("cannot read CSV: {e}"));
-    if !reader.read_byte_record(&mut record).map_err(io)? {
+    let decode_lossy = |bytes: &[u8]| match cell_encoding {
+        Encoding::Gb18030 => GB18030.decode_without_bom_handling(bytes).0.into_owned(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    let mut reader = CsvRecords::new(BufReader::with_capacity(1 << 20, body), limits.record_bytes);
+    let io = |e: std::io::Error| ReadError::Unreadable(format!("cannot read CSV: {e}"));
+    let mut long = LongRecords::default();
+    let Some(first) = reader.next().map_err(io)? else {
         return Ok(FileInfo {
             format: Format::Csv,
             encoding,
             warnings: vec![],
         });
+    };
+    if first.too_large {
+        return Err(ReadError::Unreadable(format!(
+            "the header row is over {} bytes",
+            limits.record_bytes
+        )));
     }
-    let header: Vec<String> = record
-        .iter()
+    let header: Vec<String> = reader
+        .fields()
         .map(|h| decode_cell(h, cell_encoding))
         .collect::<Option<_>>()
         .ok_or_else(|| ReadError::Unreadable("header row is not decodable".into()))?;
-    let (mapping, warnings) = map_columns(source, header.iter().map(String::as_str))?;
+    let (mapping, mut warnings) = map_columns(source, header.iter().map(String::as_str))?;
     let mut fields: Vec<Option<String>> = vec![None; mapping.len()];
     let mut raw_buf = Vec::new();
     let mut line = 1u64;
-    while reader.read_byte_record(&mut record).map_err(io)? {
+    while let Some(record) = reader.next().map_err(io)? {
         // The csv crate counts lines by `\n` only, but also ends records at a lone `\r` (old Mac
         // exports): two records would share a line, and `(ingest, file, line)` must be unique
         // because it orders the versions of one id. A lone-`\r` record gets the next line.
-        line = record
-            .position()
-            .map_or(line + 1, |p| p.line())
-            .max(line + 1);
+        line = record.line.max(line + 1);
+        if record.lines > limits.record_lines || record.too_large {
+            long.note(line);
+        }
+        fields.iter_mut().for_each(|f| *f = None);
+        if record.too_large {
+            let kept = reader.kept();
+            let prefix = decode_lossy(&kept[..CLIPPED_RAW_BYTES.min(kept.len())]);
+            too_large_record(each, line, &prefix, record.bytes, limits, &fields)?;
+            continue;
+        }
         raw_buf.clear();
         {
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(&mut raw_buf);
-            let _ = w.write_byte_record(&record);
+            let _ = w.write_record(reader.fields());
         }
         if raw_buf.last() == Some(&b'\n') {
             raw_buf.pop();
         }
-        let raw = match cell_encoding {
-            Encoding::Gb18030 => GB18030.decode_without_bom_handling(&raw_buf).0.into_owned(),
-            _ => String::from_utf8_lossy(&raw_buf).into_owned(),
-        };
         let mut defect = None;
-        if record.len() != header.len() {
+        if reader.len != header.len() {
             defect = Some((
                 Reason::ParseError,
-                format!("expected {} fields, found {}", header.len(), record.len()),
+                format!("expected {} fields, found {}", header.len(), reader.len),
             ));
         }
         for (slot, col) in fields.iter_mut().zip(&mapping) {
-            *slot = None;
-            let Some(bytes) = col.and_then(|c| record.get(c)) else {
+            let Some(bytes) = col.and_then(|c| reader.field(c)) else {
                 continue;
             };
             if bytes.is_empty() {
@@ -309,6 +579,11 @@ pub fn read_csv<'r, E>(
                 }
             }
         }
+        let mut raw = decode_lossy(&raw_buf);
+        if let Some(too_large) = oversize_cell(&mut fields, source, limits) {
+            raw = clip(&raw, CLIPPED_RAW_BYTES, raw.len());
+            defect = Some(too_large);
+        }
         each(RawRow {
             line,
             raw: &raw,
@@ -317,11 +592,43 @@ pub fn read_csv<'r, E>(
         })
         .map_err(ReadError::Sink)?;
     }
+    warnings.extend(long.warning(limits));
+    if !matches!(reader.last_byte, None | Some(b'\n' | b'\r')) {
+        warnings.push(CUT_SHORT.into());
+    }
     Ok(FileInfo {
         format: Format::Csv,
         encoding,
         warnings,
     })
+}
+
+/// Reads one line into `buf`, keeping at most `limit + 1` bytes of it: its length, and whether
+/// it ended with `\n`. A length of 0 is the end of the input.
+fn read_line_bounded(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<(usize, bool)> {
+    buf.clear();
+    let mut total = 0usize;
+    loop {
+        let input = reader.fill_buf()?;
+        if input.is_empty() {
+            return Ok((total, false));
+        }
+        let (take, done) = match input.iter().position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (input.len(), false),
+        };
+        let room = (limit + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&input[..take.min(room)]);
+        reader.consume(take);
+        total += take;
+        if done {
+            return Ok((total, true));
+        }
+    }
 }
 
 fn json_cell(v: &serde_json::Value) -> Result<Option<String>, String> {
@@ -350,6 +657,7 @@ fn json_cell(v: &serde_json::Value) -> Result<Option<String>, String> {
 pub fn read_ndjson<E>(
     file: impl Read,
     source: Source,
+    limits: &Limits,
     each: &mut Each<'_, E>,
 ) -> Result<FileInfo, ReadError<E>> {
     let mut reader = BufReader::with_capacity(1 << 20, file);
@@ -359,14 +667,14 @@ pub fn read_ndjson<E>(
     let mut buf = Vec::new();
     let mut line = 0u64;
     let mut encoding = Encoding::Utf8;
+    let mut ended = true;
     loop {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
+        let (n, newline) = read_line_bounded(&mut reader, &mut buf, limits.record_bytes)
             .map_err(|e| ReadError::Unreadable(format!("cannot read: {e}")))?;
         if n == 0 {
             break;
         }
+        ended = newline;
         line += 1;
         let mut bytes = buf.as_slice();
         if line == 1 && bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -376,12 +684,17 @@ pub fn read_ndjson<E>(
         while let [rest @ .., b'\n' | b'\r'] = bytes {
             bytes = rest;
         }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        if bytes.iter().all(u8::is_ascii_whitespace) && n <= limits.record_bytes {
             continue;
         }
         fields.iter_mut().for_each(|f| *f = None);
-        let raw = String::from_utf8_lossy(bytes);
-        let defect = match std::str::from_utf8(bytes) {
+        if n > limits.record_bytes {
+            let prefix = String::from_utf8_lossy(&bytes[..CLIPPED_RAW_BYTES.min(bytes.len())]);
+            too_large_record(each, line, &prefix, n, limits, &fields)?;
+            continue;
+        }
+        let mut raw = String::from_utf8_lossy(bytes);
+        let mut defect = match std::str::from_utf8(bytes) {
             Err(_) => Some((Reason::BadEncoding, "invalid utf-8 bytes".to_string())),
             Ok(text) => {
                 match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(text) {
@@ -408,6 +721,10 @@ pub fn read_ndjson<E>(
                 }
             }
         };
+        if let Some(too_large) = oversize_cell(&mut fields, source, limits) {
+            raw = clip(&raw, CLIPPED_RAW_BYTES, raw.len()).into();
+            defect = Some(too_large);
+        }
         each(RawRow {
             line,
             raw: &raw,
@@ -416,7 +733,7 @@ pub fn read_ndjson<E>(
         })
         .map_err(ReadError::Sink)?;
     }
-    let warnings = if extra.is_empty() {
+    let mut warnings = if extra.is_empty() {
         vec![]
     } else {
         vec![format!(
@@ -424,6 +741,9 @@ pub fn read_ndjson<E>(
             extra.into_iter().collect::<Vec<_>>().join(", ")
         )]
     };
+    if !ended {
+        warnings.push(CUT_SHORT.into());
+    }
     Ok(FileInfo {
         format: Format::Ndjson,
         encoding,
@@ -461,7 +781,13 @@ mod tests {
             lines.push(row.line);
             Ok(())
         };
-        read_csv(Cursor::new(file), Source::Inspectors, &mut each).unwrap();
+        read_csv(
+            Cursor::new(file),
+            Source::Inspectors,
+            &Limits::default(),
+            &mut each,
+        )
+        .unwrap();
         lines
     }
 
@@ -476,6 +802,124 @@ mod tests {
         assert_eq!(csv_lines(b"inspector_id\nP1\rP2\nP3\n"), [2, 3, 4]);
         // A quoted field over two lines: the next record starts two lines on.
         assert_eq!(csv_lines(b"inspector_id,name\nP1,\"a\nb\"\nP2,c\n"), [2, 4]);
+    }
+
+    const SMALL: Limits = Limits {
+        cell_bytes: 8,
+        record_bytes: 64,
+        record_lines: 3,
+    };
+
+    /// (line, defect reason, raw, name cell) of every row, and the file's warnings.
+    type Rows = Vec<(u64, Option<Reason>, String, Option<String>)>;
+
+    fn read(file: &[u8], ndjson: bool) -> (Rows, Vec<String>) {
+        let mut rows = Vec::new();
+        let mut each = |row: RawRow<'_>| -> Result<(), ()> {
+            rows.push((
+                row.line,
+                row.defect.map(|d| d.0),
+                row.raw.to_string(),
+                row.fields[1].clone(),
+            ));
+            Ok(())
+        };
+        let info = if ndjson {
+            read_ndjson(Cursor::new(file), Source::Inspectors, &SMALL, &mut each)
+        } else {
+            read_csv(Cursor::new(file), Source::Inspectors, &SMALL, &mut each)
+        };
+        (rows, info.unwrap().warnings)
+    }
+
+    #[test]
+    fn cells_and_records_over_the_limits_are_too_large_and_clipped() {
+        let big = "x".repeat(5000);
+        let file = format!("inspector_id,name\nP1,ok\nP2,toolongname\nP3,{big}\nP4,fine\n");
+        let (rows, warnings) = read(file.as_bytes(), false);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0], (2, None, "P1,ok".into(), Some("ok".into())));
+        // A cell over 8 bytes: the row is too_large and its cell is never handed on.
+        assert_eq!(rows[1].0, 3);
+        assert_eq!(rows[1].1, Some(Reason::TooLarge));
+        assert_eq!(rows[1].3, None);
+        // A record over 64 bytes: its raw row is a clipped prefix saying how long it was.
+        assert_eq!(rows[2].1, Some(Reason::TooLarge));
+        assert!(rows[2].2.starts_with("P3,xxx"), "{}", rows[2].2);
+        assert!(rows[2].2.ends_with("[5004 bytes]"), "{}", rows[2].2);
+        assert!(rows[2].2.len() < 100);
+        // Reading goes on after it, on the right line.
+        assert_eq!(rows[3], (5, None, "P4,fine".into(), Some("fine".into())));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0]
+            .starts_with("1 record(s) span more than 3 lines or 64 bytes, the first at line 4"));
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_warned_about_and_counted() {
+        let file = b"inspector_id,name\nP1,\"open\nP2,a\nP3,b\nP4,c\nP5,d\n";
+        let (rows, warnings) = read(file, false);
+        // One record swallows every line after the quote (and here its cell is too long).
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1, Some(Reason::TooLarge));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("1 record(s) span more than 3 lines"),
+            "{warnings:?}"
+        );
+        assert!(warnings[0].contains("first at line 2"));
+    }
+
+    #[test]
+    fn a_record_never_grows_the_buffer_past_its_limit() {
+        let mut file = b"a,\"".to_vec();
+        file.extend(std::iter::repeat_n(b'y', 3 << 20));
+        file.extend_from_slice(b"\"\nb,c\n");
+        let mut reader = CsvRecords::new(Cursor::new(file), 1 << 16);
+        let first = reader.next().unwrap().unwrap();
+        assert!(first.too_large);
+        assert_eq!(first.bytes, (3 << 20) + 3);
+        assert!(reader.buf.len() <= 1 << 16 && reader.ends.len() <= (1 << 16) + 1);
+        assert!(reader.kept().starts_with(b"a,yyy"));
+        let second = reader.next().unwrap().unwrap();
+        assert!(!second.too_large);
+        assert_eq!(reader.fields().collect::<Vec<_>>(), [b"b", b"c"]);
+        // Thousands of empty cells count too: a delimiter is a byte of the record.
+        let mut reader = CsvRecords::new(Cursor::new(vec![b','; 1 << 20]), 1 << 12);
+        assert!(reader.next().unwrap().unwrap().too_large);
+        assert!(reader.ends.len() <= (1 << 12) + 1);
+    }
+
+    #[test]
+    fn ndjson_lines_over_the_limits_are_too_large() {
+        let big = "z".repeat(300);
+        let file = format!(
+            "{{\"inspector_id\":\"P1\",\"name\":\"ok\"}}\n{{\"inspector_id\":\"P2\",\"name\":\"{big}\"}}\n{{\"inspector_id\":\"P3\",\"name\":\"toolongname\"}}\n{{\"inspector_id\":\"P4\"}}"
+        );
+        let (rows, warnings) = read(file.as_bytes(), true);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].1, None);
+        assert_eq!(rows[1].1, Some(Reason::TooLarge));
+        assert!(
+            rows[1].2.ends_with("bytes]") && rows[1].2.len() < 120,
+            "{}",
+            rows[1].2
+        );
+        assert_eq!(
+            (rows[2].0, rows[2].1, rows[2].3.clone()),
+            (3, Some(Reason::TooLarge), None)
+        );
+        assert_eq!((rows[3].0, rows[3].1), (4, None));
+        // No line end after the last line: it may have been cut by a writer still at work.
+        assert_eq!(warnings, [CUT_SHORT]);
+    }
+
+    #[test]
+    fn a_file_without_a_final_line_end_is_warned_about() {
+        assert_eq!(read(b"inspector_id,name\nP1,a\nP2,b", false).1, [CUT_SHORT]);
+        assert!(read(b"inspector_id,name\nP1,a\r\nP2,b\r\n", false)
+            .1
+            .is_empty());
     }
 
     #[test]

@@ -274,6 +274,11 @@ fn text_batch(source: Source, rows: &[Row]) -> RecordBatch {
     RecordBatch::try_new(schema, columns).expect("text schema")
 }
 
+/// The reasons defective rows are made for: every reason but `too_large` (the contract's first;
+/// megabyte rows have their own test), in the contract's order, so that a seed makes the inbox
+/// it always made.
+const DEFECTS: &[Reason] = Reason::ALL.split_at(1).1;
+
 /// A defective copy of `row` with the given reason, or `None` when the reason cannot apply to
 /// this source or format. The copy gets a fresh id so that it never touches a good row.
 fn defect(
@@ -291,6 +296,7 @@ fn defect(
     r[0] = fresh.clone();
     let mut bad_bytes = None;
     match reason {
+        Reason::TooLarge => return None,
         Reason::BadEncoding => {
             if format == Format::Parquet && !gbk {
                 return None;
@@ -646,7 +652,8 @@ impl Dirty {
         if self.rate <= 0.0 || self.rng.random::<f64>() >= self.rate {
             return Ok(());
         }
-        let reason = Reason::ALL[self.rng.random_range(0..Reason::ALL.len())];
+        debug_assert_eq!(Reason::ALL[0], Reason::TooLarge);
+        let reason = DEFECTS[self.rng.random_range(0..DEFECTS.len())];
         self.n += 1;
         if let Some((bad, bytes)) = defect(out.source, row, reason, self.n, format, gbk) {
             out.write(&bad, bytes.as_deref())?;

@@ -127,3 +127,50 @@ fn a_full_or_read_only_disk_while_publishing_leaves_the_last_run_intact() {
     assert_ne!(again.run_id, committed.run_id);
     assert_eq!(checksums(&again), checksums(&committed));
 }
+
+/// An ingest cut by a full disk (the lake is a small tmpfs) fails clearly and leaves the lake
+/// as it was; with room again, the same inbox goes in. Durable writes (lake/durable.rs) make
+/// every file whole on disk before a commit names it.
+#[test]
+fn a_full_disk_while_ingesting_leaves_the_lake_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lake = tmp.path().join("lake");
+    let Some(fs) = Tmpfs::mount(&lake, "256m") else {
+        eprintln!("not allowed to mount a tmpfs: skipped");
+        return;
+    };
+    assert_ok(&ingest(&samples("inbox"), &lake));
+    let before = quality(&lake);
+    let units = table(&lake, "units").unwrap().num_rows();
+
+    let inbox = tmp.path().join("inbox");
+    copy_tree(&samples("inbox"), &inbox);
+    let mut extra = "unit_id,name,district_code,grid_id,use_type,key_unit,status\n".to_string();
+    for i in 0..40_000 {
+        extra += &format!("U-X{i:06},extra unit {i},440106,440106-G000,office,false,open\n");
+    }
+    std::fs::write(inbox.join("units/extra.csv"), extra).unwrap();
+
+    fs.remount(&format!("size={}", fs.used() + 256 * 1024));
+    let out = ingest(&inbox, &lake);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        matches!(out.status.code(), Some(3 | 4)),
+        "a failed file (3) or a lake failure (4)\n{stderr}"
+    );
+    assert!(stderr.contains("No space left"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Nothing of the cut ingest is visible: the sample's files as they were, and the new file at
+    // most recorded as failed.
+    let after = quality(&lake);
+    for (file, row) in &before {
+        assert_eq!(&after[file], row, "{file}");
+    }
+    assert!(after.get("units/extra.csv").is_none_or(|q| q.0 == "failed"));
+    assert_eq!(table(&lake, "units").unwrap().num_rows(), units);
+
+    fs.remount("size=256m");
+    assert_ok(&ingest(&inbox, &lake));
+    assert_eq!(quality(&lake)["units/extra.csv"].0, "ok");
+    assert_eq!(table(&lake, "units").unwrap().num_rows(), units + 40_000);
+}

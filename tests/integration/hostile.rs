@@ -114,7 +114,8 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     const NEWLINE_ID: &str = "U\nNEWLINE";
     const MEGA_ID: &str = "U-MEGA";
     const HOSTILE_IDS: [&str; 5] = [SQL_ID, PATH_ID, NUL_ID, NEWLINE_ID, MEGA_ID];
-    let mega_name = "火".repeat(400_000); // 1.2 MB of UTF-8
+    // 60 KB of UTF-8: large, and within the 64 KiB a cell may hold.
+    let mega_name = "火".repeat(20_000);
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let unit_row = |id: &str, name: &str, grid: &str, use_type: &str| {
         format!(
@@ -135,7 +136,7 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     units += &unit_row(NUL_ID, "nul id", "440106-G000", "retail");
     units += &unit_row(NEWLINE_ID, "line\nbreak", "440106-G000", "retail");
     units += &unit_row(MEGA_ID, &mega_name, "440106-G000", "office");
-    // A megabyte value where an enum belongs: quarantined as bad_enum, raw row kept.
+    // A megabyte value where an enum belongs: over the cell limit, quarantined as too_large.
     units += &unit_row("U-MEGA-ENUM", "x", "440106-G000", &"x".repeat(1 << 20));
 
     // One serious violation (V103, 100 points) for each hostile id, as NDJSON with JSON escapes.
@@ -219,14 +220,14 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     let names = strings(&units, "name");
     assert!(
         names.contains(&Some(mega_name.clone())),
-        "megabyte name kept whole"
+        "a 60 KB name kept whole"
     );
     assert!(
         names.contains(&Some("a\0b".to_string())),
         "NUL kept as data"
     );
 
-    // The megabyte enum is quarantined with its reason and the whole raw row.
+    // The megabyte enum is quarantined with its reason and a clipped raw row.
     let q = table(&lake, "quarantine").unwrap();
     let (files, reasons, raws) = (
         strings(&q, "file"),
@@ -236,8 +237,10 @@ fn hostile_ids_names_and_megabyte_fields_are_plain_data_or_quarantined() {
     let hit = (0..q.num_rows())
         .find(|&i| files[i].as_deref() == Some("units/hostile.csv"))
         .expect("the megabyte enum row is quarantined");
-    assert_eq!(reasons[hit].as_deref(), Some("bad_enum"));
-    assert!(raws[hit].as_ref().unwrap().len() > 1 << 20);
+    assert_eq!(reasons[hit].as_deref(), Some("too_large"));
+    let raw = raws[hit].as_ref().unwrap();
+    assert!(raw.starts_with("U-MEGA-ENUM,x,440106"), "{raw:.80}");
+    assert!(raw.len() < 2048 && raw.ends_with(" bytes]"), "{raw:.80}");
     assert_eq!(
         (0..q.num_rows())
             .filter(|&i| files[i].as_deref().is_some_and(|f| f.contains("hostile")))

@@ -9,7 +9,8 @@ use crate::engine::cluster::{start_executor, start_scheduler, ExecutorOptions, S
 /// ballista://HOST:PORT` sends its SQL here.
 #[derive(Debug, Args)]
 pub struct SchedulerArgs {
-    /// Address to listen on.
+    /// Address to listen on. Ballista has no authentication: whoever reaches the port runs SQL
+    /// with the lake's credentials, so bind a private-network address only.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind_host: String,
     /// gRPC port for clients and executors.
@@ -23,7 +24,8 @@ pub struct SchedulerArgs {
 /// Run a Ballista executor that knows firecredit's SQL functions.
 #[derive(Debug, Args)]
 pub struct ExecutorArgs {
-    /// Address to listen on.
+    /// Address to listen on. Ballista has no authentication: whoever reaches the port runs SQL
+    /// with the lake's credentials, so bind a private-network address only.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind_host: String,
     /// Arrow Flight port (shuffle data and results).

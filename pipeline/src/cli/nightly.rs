@@ -28,6 +28,8 @@ pub struct NightlyArgs {
     #[arg(long)]
     allow_partial: bool,
     #[command(flatten)]
+    inbox_rules: ingest::InboxArgs,
+    #[command(flatten)]
     engine: run::EngineArgs,
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
@@ -46,6 +48,7 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         inbox: args.inbox,
         lake: args.lake.clone(),
         rules: args.rules.clone(),
+        inbox_rules: args.inbox_rules,
     })
     .await;
     if let Err(e) = ingested {

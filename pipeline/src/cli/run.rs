@@ -55,7 +55,11 @@ pub struct RunArgs {
 /// The inspection plan's public inputs, shared by `run` and `nightly`.
 #[derive(Debug, Clone, Args)]
 pub struct PlanArgs {
-    /// Public seed of the double-random draw (default: the as_of date).
+    /// Public seed of the double-random draw: a value announced after the plan period is fixed
+    /// (for example a public lottery draw), so nobody can compute the draw in advance. Default:
+    /// `<as_of>:<16 hex digits>` of the lake's content digest (SHA-256 over the sorted SHA-256s
+    /// of the manifest's inputs, one per line), unknown before the data is frozen; the plan
+    /// prints the seed it used.
     #[arg(long)]
     pub seed: Option<String>,
     /// Campaign (专项治理): use types drawn with a multiplier, e.g. `hotel=1.5,school=2`.

@@ -100,6 +100,8 @@ pub struct RowBatchBuilder {
     ingest: Int64Builder,
     file: StringBuilder,
     line: Int64Builder,
+    /// Bytes of the rows held (text lengths plus eight per value), to flush by size.
+    bytes: usize,
 }
 
 impl RowBatchBuilder {
@@ -114,13 +116,20 @@ impl RowBatchBuilder {
             ingest: Int64Builder::new(),
             file: StringBuilder::new(),
             line: Int64Builder::new(),
+            bytes: 0,
         }
     }
 
     pub fn push(&mut self, values: &[Value], ingest: u64, file: &str, line: u64) {
         for (c, v) in self.columns.iter_mut().zip(values) {
             c.push(v);
+            self.bytes += 8 + match v {
+                Value::Str(s) => s.len(),
+                Value::List(items) => items.iter().map(|i| i.len() + 4).sum(),
+                _ => 0,
+            };
         }
+        self.bytes += 24 + file.len();
         self.ingest.append_value(ingest as i64);
         self.file.append_value(file);
         self.line.append_value(line as i64);
@@ -134,7 +143,13 @@ impl RowBatchBuilder {
         self.len() == 0
     }
 
+    /// Bytes of the rows held (an estimate of the batch's size).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub fn finish(&mut self) -> RecordBatch {
+        self.bytes = 0;
         let mut arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         arrays.push(Arc::new(self.ingest.finish()));
         arrays.push(Arc::new(self.file.finish()));

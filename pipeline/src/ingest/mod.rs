@@ -23,7 +23,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use futures::TryStreamExt;
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
@@ -45,6 +44,10 @@ pub struct IngestOptions {
     pub batch_rows: usize,
     /// Files read at once.
     pub parallelism: usize,
+    /// Bounds on one row; larger rows are quarantined `too_large`.
+    pub limits: read::Limits,
+    /// Files modified more recently than this are left for the next ingest.
+    pub min_age: Option<std::time::Duration>,
 }
 
 impl IngestOptions {
@@ -54,6 +57,8 @@ impl IngestOptions {
             rules: Arc::new(rules),
             batch_rows: 64 * 1024,
             parallelism: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            limits: read::Limits::default(),
+            min_age: None,
         }
     }
 }
@@ -103,8 +108,15 @@ pub struct InboxFile {
     pub sha256: String,
 }
 
-/// Lists `<inbox>/<source>/**` in byte order of relative path.
-pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
+/// Whether a file name marks a file still in flight (or hidden): `*.part`, `*.tmp`, dot-files.
+pub fn in_flight(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    name.starts_with('.') || lower.ends_with(".part") || lower.ends_with(".tmp")
+}
+
+/// Lists `<inbox>/<source>/**` in byte order of relative path, leaving out files in flight
+/// ([`in_flight`]) and files modified less than `min_age` ago.
+pub fn discover(inbox: &Path, min_age: Option<std::time::Duration>) -> Result<Vec<InboxFile>> {
     let io = |path: &Path, source| Error::Io {
         path: path.display().to_string(),
         source,
@@ -146,6 +158,21 @@ pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
                     stack.push(path);
                     continue;
                 }
+                if in_flight(&name) {
+                    info!(file = %path.display(), "in flight (*.part, *.tmp); left for later");
+                    continue;
+                }
+                if let Some(min_age) = min_age {
+                    let age = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .map_err(|e| io(&path, e))?
+                        .elapsed()
+                        .unwrap_or_default();
+                    if age < min_age {
+                        info!(file = %path.display(), age_secs = age.as_secs(), "modified too recently (--min-age); left for later");
+                        continue;
+                    }
+                }
                 let rel = path
                     .strip_prefix(inbox)
                     .expect("under inbox")
@@ -167,25 +194,17 @@ pub fn discover(inbox: &Path) -> Result<Vec<InboxFile>> {
     Ok(files)
 }
 
-/// SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
 /// Ingests every new file of the inbox into the lake: stages, resolves and commits the new
 /// files as the lake's next change (`lake::commit`), after finishing one that was recorded and
 /// not applied.
 pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
     let files = {
-        let inbox = opts.inbox.clone();
+        let (inbox, min_age) = (opts.inbox.clone(), opts.min_age);
         tokio::task::spawn_blocking(move || -> Result<Vec<InboxFile>> {
             use rayon::prelude::*;
-            let mut files = discover(&inbox)?;
+            let mut files = discover(&inbox, min_age)?;
             files.par_iter_mut().try_for_each(|f| {
-                f.sha256 = sha256_file(&f.path).map_err(|source| Error::Io {
+                f.sha256 = crate::lake::sha256_file(&f.path).map_err(|source| Error::Io {
                     path: f.path.display().to_string(),
                     source,
                 })?;
@@ -261,6 +280,7 @@ async fn ingest_new(
         staging: staging.to_string(),
         ingest: seq,
         batch_rows: opts.batch_rows,
+        limits: opts.limits,
     };
     let (unit_files, other_files): (Vec<_>, Vec<_>) = files
         .into_iter()
@@ -321,16 +341,18 @@ async fn ingest_new(
         }
     }
 
-    // Quarantine: this ingest's rows appended after the earlier ones.
-    let mut new_rows = Vec::new();
+    // Quarantine: this ingest's rows appended after the earlier ones, streamed batch by batch.
+    let path = format!("tables/{QUARANTINE}/part-{tag}.parquet");
+    let mut writer = lake.table_writer(path, tables::quarantine_schema());
     for s in &staged {
         for part in &s.quarantine_parts {
-            let batches = lake.read_all(part, None).await?;
-            new_rows.extend(batches.iter().flat_map(quarantine_rows));
+            let mut batches = lake.read_parquet(part, None).await?;
+            while let Some(batch) = batches.try_next().await? {
+                writer.write(&batch).await?;
+            }
         }
     }
-    let path = format!("tables/{QUARANTINE}/part-{tag}.parquet");
-    quarantine_files.extend(write_quarantine(lake, &path, &new_rows).await?);
+    quarantine_files.extend(writer.finish().await?);
     next.insert(QUARANTINE.into(), quarantine_files);
 
     let quality: Vec<QualityRow> = staged
@@ -378,18 +400,44 @@ async fn stage_all(
             .await
             .expect("semaphore open");
         let handle = tokio::runtime::Handle::current();
-        tasks.push(tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let staged = stage::stage_file(&ctx, &handle, order, &file, &registry);
-            if let Some(bar) = bar {
-                bar.inc(bytes);
-            }
-            staged
-        }));
+        let failed = stage::StagedFile::failed(&ctx, order, &file, String::new());
+        tasks.push((
+            failed,
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                let staged = stage::stage_file(&ctx, &handle, order, &file, &registry);
+                if let Some(bar) = bar {
+                    bar.inc(bytes);
+                }
+                staged
+            }),
+        ));
     }
+    // A file whose staging fails or panics (a reader bug a crafted file found) fails alone:
+    // its quality row says why, the others go in, and the command exits 3.
     let mut staged = Vec::new();
-    for t in tasks {
-        staged.push(t.await.expect("staging task")?);
+    for (mut failed, task) in tasks {
+        let message = match task.await {
+            Ok(Ok(s)) => {
+                staged.push(s);
+                continue;
+            }
+            Ok(Err(e)) => format!("staging failed: {e}"),
+            Err(e) => match e.try_into_panic() {
+                Ok(panic) => format!(
+                    "the reader failed on this file: {}",
+                    panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("panic")
+                ),
+                Err(e) => format!("staging was cancelled: {e}"),
+            },
+        };
+        tracing::error!(file = %failed.quality.file, %message, "file not ingested");
+        failed.quality.message = Some(message);
+        staged.push(failed);
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -416,16 +464,6 @@ async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<Ha
         }
     }
     Ok(ids)
-}
-
-/// Writes quarantine rows as one table file (none when there are no rows).
-async fn write_quarantine(
-    lake: &Lake,
-    path: &str,
-    rows: &[QuarantineRow],
-) -> Result<Option<DataFile>> {
-    let batch = tables::quarantine_batch(rows);
-    lake.write_parquet(path, batch.schema(), &[batch]).await
 }
 
 fn quarantine_rows(b: &RecordBatch) -> Vec<QuarantineRow> {
@@ -474,44 +512,68 @@ async fn release(
     };
     let mut files = Vec::new();
     for (k, f) in base.files(QUARANTINE).iter().enumerate() {
-        let batches = lake.read_all(&f.path, None).await?;
-        let mut rows: Vec<QuarantineRow> = batches.iter().flat_map(quarantine_rows).collect();
-        let mut changed = false;
-        for row in rows.iter_mut() {
-            if row.released_in.is_some() || row.reason != Reason::UnknownUnit.code() {
-                continue;
-            }
-            let source: Source = row.source.parse().map_err(|message| Error::Table {
-                table: QUARANTINE.into(),
-                column: "source".into(),
-                message,
-            })?;
-            let Some(fields) = stage::fields_from_json(source, &row.fields) else {
-                continue;
-            };
-            let v = Validator {
-                source,
-                codes: rules,
-                units: registry,
-            };
-            if let Ok(values) = v.validate(&fields, None) {
-                row.released_in = Some(seq);
-                changed = true;
-                let unit = source
-                    .field_index("unit_id")
-                    .and_then(|i| fields[i].clone())
-                    .unwrap_or_default();
-                out.units.push(unit);
-                out.count += 1;
-                out.rows.push((row.clone(), values));
+        // First pass: which rows go out now (row numbers in the file); the file is streamed, so
+        // memory holds one batch and the released rows.
+        let mut released = HashSet::new();
+        let mut at = 0usize;
+        let mut batches = lake.read_parquet(&f.path, None).await?;
+        while let Some(batch) = batches.try_next().await? {
+            for row in quarantine_rows(&batch) {
+                at += 1;
+                if row.released_in.is_some() || row.reason != Reason::UnknownUnit.code() {
+                    continue;
+                }
+                let source: Source = row.source.parse().map_err(|message| Error::Table {
+                    table: QUARANTINE.into(),
+                    column: "source".into(),
+                    message,
+                })?;
+                let Some(fields) = stage::fields_from_json(source, &row.fields) else {
+                    continue;
+                };
+                let v = Validator {
+                    source,
+                    codes: rules,
+                    units: registry,
+                };
+                if let Ok(values) = v.validate(&fields, None) {
+                    released.insert(at - 1);
+                    let unit = source
+                        .field_index("unit_id")
+                        .and_then(|i| fields[i].clone())
+                        .unwrap_or_default();
+                    out.units.push(unit);
+                    out.count += 1;
+                    out.rows.push((
+                        QuarantineRow {
+                            released_in: Some(seq),
+                            ..row
+                        },
+                        values,
+                    ));
+                }
             }
         }
-        if changed {
-            let path = format!("tables/{QUARANTINE}/part-{tag}-r{k:04}.parquet");
-            files.extend(write_quarantine(lake, &path, &rows).await?);
-        } else {
+        if released.is_empty() {
             files.push(f.clone());
+            continue;
         }
+        // Second pass: the file again, its released rows marked.
+        let path = format!("tables/{QUARANTINE}/part-{tag}-r{k:04}.parquet");
+        let mut writer = lake.table_writer(path, tables::quarantine_schema());
+        let mut at = 0usize;
+        let mut batches = lake.read_parquet(&f.path, None).await?;
+        while let Some(batch) = batches.try_next().await? {
+            let mut rows = quarantine_rows(&batch);
+            for row in rows.iter_mut() {
+                if released.contains(&at) {
+                    row.released_in = Some(seq);
+                }
+                at += 1;
+            }
+            writer.write(&tables::quarantine_batch(&rows)).await?;
+        }
+        files.extend(writer.finish().await?);
     }
     Ok((files, out))
 }

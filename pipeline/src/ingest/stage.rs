@@ -8,7 +8,7 @@ use chrono::Datelike;
 use tokio::runtime::Handle;
 
 use super::batch::RowBatchBuilder;
-use super::read::{self, RawRow, ReadError};
+use super::read::{self, Limits, RawRow, ReadError};
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
 use crate::contract::validate::Validator;
@@ -26,7 +26,12 @@ pub struct StageContext {
     pub staging: String,
     pub ingest: u64,
     pub batch_rows: usize,
+    pub limits: Limits,
 }
+
+/// Bytes of rows a staging batch holds before it is written: with rows up to the record limit,
+/// a row count alone would not bound memory.
+const FLUSH_BYTES: usize = 32 << 20;
 
 /// One staged Parquet file of candidates; `month` (yyyymm, local) for IoT.
 #[derive(Debug, Clone)]
@@ -97,6 +102,7 @@ struct Sink<'a> {
     order: usize,
     outs: BTreeMap<i32, Out>,
     quarantine: Vec<QuarantineRow>,
+    quarantine_bytes: usize,
     quarantine_writer: TableWriter,
     flush_rows: usize,
 }
@@ -115,6 +121,7 @@ impl<'a> Sink<'a> {
             order,
             outs: BTreeMap::new(),
             quarantine: Vec::new(),
+            quarantine_bytes: 0,
             quarantine_writer: ctx.lake.table_writer(
                 format!("{}/quarantine/{order:06}.parquet", ctx.staging),
                 tables::quarantine_schema(),
@@ -146,7 +153,7 @@ impl<'a> Sink<'a> {
             month: (month != 0).then_some(month),
         });
         out.builder.push(values, ctx.ingest, file, line);
-        if out.builder.len() >= self.flush_rows {
+        if out.builder.len() >= self.flush_rows || out.builder.bytes() >= FLUSH_BYTES {
             Self::flush(self.handle, out)?;
         }
         Ok(())
@@ -160,8 +167,9 @@ impl<'a> Sink<'a> {
     }
 
     fn quarantine(&mut self, row: QuarantineRow) -> Result<()> {
+        self.quarantine_bytes += 64 + row.raw.len() + row.fields.len() + row.detail.len();
         self.quarantine.push(row);
-        if self.quarantine.len() >= 16 * 1024 {
+        if self.quarantine.len() >= 16 * 1024 || self.quarantine_bytes >= FLUSH_BYTES {
             self.flush_quarantine()?;
         }
         Ok(())
@@ -173,6 +181,7 @@ impl<'a> Sink<'a> {
         }
         let batch = tables::quarantine_batch(&self.quarantine);
         self.quarantine.clear();
+        self.quarantine_bytes = 0;
         self.handle.block_on(self.quarantine_writer.write(&batch))
     }
 
@@ -199,6 +208,34 @@ impl<'a> Sink<'a> {
     }
 }
 
+impl StagedFile {
+    /// A file that failed: no rows, status `failed` and why.
+    pub fn failed(ctx: &StageContext, order: usize, file: &InboxFile, message: String) -> Self {
+        StagedFile {
+            order,
+            source: file.source,
+            quality: QualityRow {
+                ingest: ctx.ingest,
+                source: file.source.name().into(),
+                file: file.rel.clone(),
+                sha256: file.sha256.clone(),
+                format: file.format.map(|f| f.name().into()).unwrap_or_default(),
+                status: "failed".into(),
+                message: Some(message),
+                ..Default::default()
+            },
+            candidates: 0,
+            superseded: 0,
+            parts: vec![],
+            quarantine_parts: vec![],
+        }
+    }
+}
+
+/// Set to an inbox file's path (relative to the inbox), staging that file panics, as a reader
+/// bug found by a crafted file would: lets tests prove that such a file fails alone.
+pub const PANIC_IN_ENV: &str = "FIRECREDIT_PANIC_IN";
+
 /// Stages one inbox file. A file that cannot be read at all is returned with status `failed`
 /// and no rows; only a lake failure is an `Err`.
 pub fn stage_file(
@@ -208,24 +245,14 @@ pub fn stage_file(
     file: &InboxFile,
     registry: &HashSet<String>,
 ) -> Result<StagedFile> {
+    if std::env::var(PANIC_IN_ENV).is_ok_and(|f| f == file.rel) {
+        panic!("{PANIC_IN_ENV} names this file");
+    }
     let source = file.source;
-    let mut quality = QualityRow {
-        ingest: ctx.ingest,
-        source: source.name().into(),
-        file: file.rel.clone(),
-        sha256: file.sha256.clone(),
-        status: "ok".into(),
-        ..Default::default()
-    };
-    let mut staged = StagedFile {
-        order,
-        source,
-        quality: quality.clone(),
-        candidates: 0,
-        superseded: 0,
-        parts: vec![],
-        quarantine_parts: vec![],
-    };
+    let mut staged = StagedFile::failed(ctx, order, file, String::new());
+    staged.quality.status = "ok".into();
+    staged.quality.message = None;
+    let mut quality = staged.quality.clone();
     let Some(format) = file.format else {
         staged.quality.status = "failed".into();
         staged.quality.message = Some(
@@ -266,10 +293,27 @@ pub fn stage_file(
                 }
             }
         };
-        read::read_file(&file.path, format, source, &mut each)
+        read::read_file(&file.path, format, source, &ctx.limits, &mut each)
     };
-    match outcome {
-        Ok(info) => {
+    let (outcome, sha256) = outcome;
+    let changed = match &sha256 {
+        Ok(sha) if *sha != file.sha256 => Some(format!(
+            "the file changed while it was read (SHA-256 {} when listed, {sha} as read): \
+             still being written? Not ingested; the next ingest reads it again",
+            file.sha256
+        )),
+        Ok(_) => None,
+        Err(e) => Some(format!("cannot read the file through: {e}")),
+    };
+    match (outcome, changed) {
+        (Err(ReadError::Sink(e)), _) => return Err(e),
+        (Ok(_), Some(message)) | (Err(ReadError::Unreadable(message)), _) => {
+            tracing::error!(file = %file.rel, %message, "file not ingested");
+            quality.status = "failed".into();
+            quality.message = Some(message);
+            staged.quality = quality;
+        }
+        (Ok(info), None) => {
             let (parts, quarantine_parts) = sink.finish()?;
             quality.encoding = info.encoding.name().into();
             quality.warnings = (!info.warnings.is_empty()).then(|| info.warnings.join("; "));
@@ -283,13 +327,6 @@ pub fn stage_file(
             staged.parts = parts;
             staged.quarantine_parts = quarantine_parts;
         }
-        Err(ReadError::Unreadable(message)) => {
-            tracing::error!(file = %file.rel, %message, "file could not be read; not ingested");
-            quality.status = "failed".into();
-            quality.message = Some(message);
-            staged.quality = quality;
-        }
-        Err(ReadError::Sink(e)) => return Err(e),
     }
     Ok(staged)
 }

@@ -210,31 +210,83 @@ impl IngestRecord {
         if recorded <= done {
             return Ok(None);
         }
-        // Every file, not only the record's own: `lake optimize` compacts the log too.
+        match Self::all(lake, log)
+            .await?
+            .into_iter()
+            .find(|r| r.ingest == recorded)
+        {
+            Some(record) => Ok(Some(record)),
+            None => Err(Error::Table {
+                table: INGEST_LOG.into(),
+                column: "record".into(),
+                message: format!("change {recorded} is recorded but its row is missing"),
+            }),
+        }
+    }
+
+    /// Every change the ingest log records, in their order.
+    pub async fn all(lake: &Lake, log: &DeltaTable) -> Result<Vec<IngestRecord>> {
+        let rel = tables::root(INGEST_LOG);
+        let mut out: Vec<IngestRecord> = Vec::new();
         for file in Lake::delta_files(&rel, log)? {
             let mut stream = lake.read_parquet(&file.path, None).await?;
             while let Some(b) = stream.try_next().await? {
                 let c = Columns::new(INGEST_LOG, &b);
-                let (ingest, record) = (c.i64s("ingest")?, c.text("record")?);
-                for (n, json) in ingest.into_iter().zip(record) {
-                    if n == Some(recorded as i64) {
-                        let json = json.unwrap_or_default();
-                        let record = serde_json::from_str(&json).map_err(|e| Error::Table {
-                            table: INGEST_LOG.into(),
-                            column: "record".into(),
-                            message: e.to_string(),
-                        })?;
-                        return Ok(Some(record));
-                    }
+                for json in c.text("record")? {
+                    let json = json.unwrap_or_default();
+                    out.push(serde_json::from_str(&json).map_err(|e| Error::Table {
+                        table: INGEST_LOG.into(),
+                        column: "record".into(),
+                        message: e.to_string(),
+                    })?);
                 }
             }
         }
-        Err(Error::Table {
-            table: INGEST_LOG.into(),
-            column: "record".into(),
-            message: format!("change {recorded} is recorded but its row is missing"),
-        })
+        out.sort_by_key(|r| r.ingest);
+        Ok(out)
     }
+}
+
+/// A table whose newest commit record was set aside as unreadable (`Lake::delta_table`) may
+/// have lost the last change the ingest log records for it: that change is applied to it
+/// again (a table that holds it is left alone). `true` when a table was caught up.
+async fn catch_up_set_aside(lake: &Lake, log: &DeltaTable) -> Result<bool> {
+    let marked: Vec<&str> = tables::all()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| lake.has_set_aside_records(&tables::root(name)))
+        .collect();
+    if marked.is_empty() {
+        return Ok(false);
+    }
+    let records = IngestRecord::all(lake, log).await?;
+    let mut caught_up = false;
+    for name in marked {
+        let last = records.iter().rev().find_map(|r| {
+            r.changes
+                .iter()
+                .find(|c| c.table == name)
+                .map(|change| (r, change))
+        });
+        let Some((record, change)) = last else {
+            continue;
+        };
+        let rel = tables::root(name);
+        let Some(table) = lake.delta_table(&rel, super::delta::At::Latest).await? else {
+            continue;
+        };
+        if Lake::transaction(&rel, &table, INGEST_APP).await? >= record.ingest {
+            continue;
+        }
+        tracing::warn!(
+            table = name,
+            change = record.ingest,
+            "the table lost its commit of this change with an unreadable record; applying it again"
+        );
+        record.apply_one(lake, change).await?;
+        caught_up = true;
+    }
+    Ok(caught_up)
 }
 
 impl RecordKind {
@@ -287,6 +339,9 @@ pub async fn commit_next<T>(
         if let Some(pending) = IngestRecord::pending(lake, &log, base.version).await? {
             tracing::info!(change = pending.ingest, "finishing a recorded change");
             pending.apply(lake).await?;
+            continue;
+        }
+        if catch_up_set_aside(lake, &log).await? {
             continue;
         }
         let seq = base.version + 1;

@@ -86,7 +86,10 @@ impl Lake {
         })?;
         let root: Arc<dyn ObjectStore> = match &self.registered {
             Some((_, bucket)) => bucket.clone(),
-            None => Arc::new(object_store::local::LocalFileSystem::new()),
+            // Delta's commit records are create-only writes: durable ones survive a power cut.
+            None => Arc::new(super::durable::DurableStore::new(
+                object_store::local::LocalFileSystem::new(),
+            )),
         };
         Ok((url, root))
     }
@@ -107,18 +110,89 @@ impl Lake {
                 return Ok(None);
             }
         }
-        let builder = self.delta_builder(rel)?;
-        let mut table = builder.build().map_err(delta_error(rel))?;
-        let loaded = match at {
-            At::Latest => table.load().await,
-            At::Version(v) => table.load_version(v).await,
-            At::Time(t) => table.load_with_datetime(t).await,
-        };
-        match loaded {
-            Ok(()) => Ok(Some(table)),
-            Err(DeltaTableError::NotATable(_)) => Ok(None),
-            Err(e) => Err(delta_error(rel)(e)),
+        // A newest commit record that cannot be read (cut short by a power loss before the
+        // lake's writes were durable) is set aside, and the table read at the newest readable
+        // version; the change it held, if recorded in the ingest log, is applied again.
+        let mut set_aside = 0;
+        loop {
+            let builder = self.delta_builder(rel)?;
+            let mut table = builder.build().map_err(delta_error(rel))?;
+            let loaded = match at {
+                At::Latest => table.load().await,
+                At::Version(v) => table.load_version(v).await,
+                At::Time(t) => table.load_with_datetime(t).await,
+            };
+            match loaded {
+                Ok(()) => return Ok(Some(table)),
+                Err(DeltaTableError::NotATable(_)) => return Ok(None),
+                Err(e) => {
+                    if set_aside < 8 && self.set_aside_unreadable_record(rel).await? {
+                        set_aside += 1;
+                        continue;
+                    }
+                    return Err(delta_error(rel)(e));
+                }
+            }
         }
+    }
+
+    /// Whether a commit record of the table at `rel` was ever set aside as unreadable.
+    pub fn has_set_aside_records(&self, rel: &str) -> bool {
+        self.local_root
+            .as_ref()
+            .is_some_and(|root| root.join(rel).join(UNREADABLE_COMMITS).is_dir())
+    }
+
+    /// When the newest commit record of the table at `rel` cannot be read (empty or cut
+    /// short), moves it to `<rel>/_unreadable_commits/` and says so; `false` when the newest
+    /// record reads (the failure is another one) or the lake is not local.
+    async fn set_aside_unreadable_record(&self, rel: &str) -> Result<bool> {
+        let Some(root) = &self.local_root else {
+            return Ok(false);
+        };
+        let log = root.join(rel).join("_delta_log");
+        let newest = std::fs::read_dir(&log)
+            .map_err(|source| Error::Io {
+                path: log.display().to_string(),
+                source,
+            })?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| {
+                n.len() == 25 && n.ends_with(".json") && n[..20].bytes().all(|b| b.is_ascii_digit())
+            })
+            .max();
+        let Some(newest) = newest else {
+            return Ok(false);
+        };
+        let path = log.join(&newest);
+        let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        if readable_record(&bytes) {
+            return Ok(false);
+        }
+        let aside = root.join(rel).join(UNREADABLE_COMMITS);
+        let io = |source| Error::Io {
+            path: aside.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&aside).map_err(io)?;
+        let to = aside.join(format!(
+            "{newest}.{}",
+            chrono::Utc::now().timestamp_micros()
+        ));
+        std::fs::rename(&path, &to).map_err(io)?;
+        super::durable::sync_dir(&log).map_err(io)?;
+        tracing::warn!(
+            table = rel,
+            record = %newest,
+            bytes = bytes.len(),
+            moved_to = %to.display(),
+            "the newest commit record is unreadable (cut short by a crash?); set aside, reading \
+             the newest readable version"
+        );
+        Ok(true)
     }
 
     /// The table at `rel`, created (empty, with `schema`, partitioned by `partitions`, with the
@@ -300,9 +374,29 @@ impl Lake {
     }
 }
 
+/// Where unreadable commit records are set aside, beside a table's `_delta_log`.
+const UNREADABLE_COMMITS: &str = "_unreadable_commits";
+
+/// Whether a Delta commit record is whole: not empty, every line a JSON object.
+fn readable_record(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    lines.peek().is_some()
+        && lines.all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v.is_object()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_cut_short_are_unreadable() {
+        let whole = b"{\"commitInfo\":{}}\n{\"add\":{\"path\":\"a\"}}\n";
+        assert!(readable_record(whole));
+        assert!(!readable_record(b""));
+        assert!(!readable_record(&whole[..whole.len() - 6]));
+        assert!(!readable_record(&[0u8; 64]));
+    }
 
     #[test]
     fn partitions_come_from_hive_style_folders() {

@@ -14,6 +14,7 @@
 //! - [`delta`]: a table as a Delta table: create, load at a version or time, commit files.
 //! - [`snapshot`]: a pinned view of every table (versions and files) and what has been taken.
 //! - [`commit`]: one ingest committed across the tables, through the ingest log.
+//! - [`durable`]: the local store whose writes are on disk when they return (power cuts).
 //! - [`maintenance`]: vacuum, optimize, history; [`migrate`]: the former private format to Delta.
 //! - `reader`, `writer`: Parquet over `object_store`.
 //! - [`publish`]: run folders, their outputs, the manifest that commits a run, the feed table.
@@ -22,6 +23,7 @@
 pub mod columns;
 pub mod commit;
 pub mod delta;
+pub mod durable;
 pub mod maintenance;
 pub mod migrate;
 pub mod publish;
@@ -104,6 +106,18 @@ fn kill_self() -> ! {
     std::process::abort()
 }
 
+/// SHA-256 of a local file, streamed.
+pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Bytes of decoded rows one batch read from a lake file may hold.
+const READ_BATCH_BYTES: usize = 64 << 20;
+
 /// What a conditional write expects of the object it replaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -157,7 +171,7 @@ impl Lake {
             // Deleting a run folder's files also removes the emptied folders.
             .with_automatic_cleanup(true);
         Ok(Lake {
-            store: Arc::new(store),
+            store: Arc::new(durable::DurableStore::new(store)),
             url: format!("file://{}", root.display()),
             registered: None,
             local_root: Some(root),
@@ -440,11 +454,13 @@ impl Lake {
             }
         };
         let reader = ObjectReader::new(self.store.clone(), Path::from(path));
-        let mut builder =
+        let builder =
             ParquetRecordBatchStreamBuilder::new_with_options(reader, ArrowReaderOptions::new())
                 .await
-                .map_err(pq.clone())?
-                .with_batch_size(64 * 1024);
+                .map_err(pq.clone())?;
+        let rows =
+            crate::contract::parquet::batch_rows(builder.metadata(), READ_BATCH_BYTES, 64 * 1024);
+        let mut builder = builder.with_batch_size(rows);
         if let Some(cols) = columns {
             let schema = builder.parquet_schema();
             let indices: Vec<usize> = (0..schema.num_columns())

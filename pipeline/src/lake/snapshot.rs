@@ -70,6 +70,19 @@ impl Snapshot {
         self.files(table).iter().map(|f| f.rows).sum()
     }
 
+    /// The digest of the lake's content: SHA-256 of the SHA-256s of every inbox file taken,
+    /// sorted and one per line (the manifest's `inputs`, so anyone can recompute it). Nobody
+    /// knows it before the data is frozen.
+    pub fn content_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for sha in self.ingested.keys() {
+            hasher.update(sha.as_bytes());
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    }
+
     /// The version of every table that exists, for the manifest.
     pub fn versions(&self) -> BTreeMap<String, u64> {
         self.tables

@@ -37,6 +37,12 @@ pub struct RunOptions {
     pub lang: report::Lang,
 }
 
+/// The draw's seed when none is given: `<as_of>:<first 16 hex digits of the content digest>`
+/// ([`crate::lake::Snapshot::content_digest`]).
+pub fn default_seed(as_of: &str, digest: &str) -> String {
+    format!("{as_of}:{}", &digest[..16.min(digest.len())])
+}
+
 /// The stages of a run, in order: each reads what the ones before it published.
 pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
     vec![
@@ -84,6 +90,20 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         publisher,
         previous,
     );
+    // The draw's default seed mixes the date with the lake's content: it cannot be computed
+    // before the data is frozen, and the plan prints it for anyone to recheck.
+    let opts = &RunOptions {
+        plan: plan::PlanOptions {
+            seed: Some(
+                opts.plan
+                    .seed
+                    .clone()
+                    .unwrap_or_else(|| default_seed(&as_of, &snapshot.content_digest())),
+            ),
+            ..opts.plan.clone()
+        },
+        ..opts.clone()
+    };
     let started = Instant::now();
     for stage in stages(opts) {
         cx.enter(stage.name());
@@ -114,7 +134,7 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
         inputs.push(InputFile {
             source: "truth".into(),
             file: truth.display().to_string(),
-            sha256: crate::ingest::sha256_file(truth).map_err(|source| Error::Io {
+            sha256: crate::lake::sha256_file(truth).map_err(|source| Error::Io {
                 path: truth.display().to_string(),
                 source,
             })?,

@@ -1,11 +1,16 @@
 //! CSV copies of published tables, for people and credit platforms: header row, UTF-8, lists
 //! joined with `;` as in the inbox convention. Streamed to the object store batch by batch.
+//!
+//! Text that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a tab or
+//! a carriage return: a unit named `=HYPERLINK(...)`) gets a leading `'`, which Excel and WPS
+//! show as text; the Parquet and NDJSON copies keep the raw value (docs/feed.md).
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder};
 use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use object_store::buffered::BufWriter;
 use object_store::path::Path;
@@ -23,9 +28,43 @@ pub struct CsvWriter {
 
 fn flat_type(t: &DataType) -> DataType {
     match t {
-        DataType::List(_) | DataType::LargeList(_) => DataType::Utf8,
+        DataType::List(_) | DataType::LargeList(_) | DataType::LargeUtf8 | DataType::Utf8View => {
+            DataType::Utf8
+        }
         other => other.clone(),
     }
+}
+
+/// Whether a spreadsheet would take `text` for a formula.
+pub fn looks_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `text` as a spreadsheet shows it verbatim: a formula-like cell gets a leading `'`.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if looks_like_formula(text) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// A CSV cell as the raw text it escapes: [`spreadsheet_safe`] undone.
+pub fn unescape_formula(cell: &str) -> &str {
+    cell.strip_prefix('\'')
+        .filter(|rest| looks_like_formula(rest))
+        .unwrap_or(cell)
+}
+
+/// A text column with every formula-like cell escaped ([`spreadsheet_safe`]).
+fn escape_text(column: &ArrayRef) -> std::result::Result<ArrayRef, ArrowError> {
+    let text = datafusion::arrow::compute::cast(column, &DataType::Utf8)?;
+    let strings = text.as_string::<i32>();
+    if !strings.iter().flatten().any(looks_like_formula) {
+        return Ok(text);
+    }
+    let escaped: StringArray = strings.iter().map(|v| v.map(spreadsheet_safe)).collect();
+    Ok(Arc::new(escaped))
 }
 
 /// The schema of [`flatten_lists`]' output.
@@ -65,7 +104,22 @@ pub fn flatten_lists(batch: &RecordBatch) -> Result<RecordBatch> {
             }
             _ => Ok(c.clone()),
         })
-        .collect::<std::result::Result<_, datafusion::arrow::error::ArrowError>>()?;
+        .collect::<std::result::Result<_, ArrowError>>()?;
+    Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+/// A flattened batch ([`flatten_lists`]) with the formula-like text of every text column
+/// escaped ([`spreadsheet_safe`]): what a CSV for people holds.
+pub fn escape_formulas(flat: &RecordBatch) -> Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = flat
+        .columns()
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => escape_text(c),
+            _ => Ok(c.clone()),
+        })
+        .collect::<std::result::Result<_, ArrowError>>()?;
+    let schema = flat_schema(&flat.schema());
     Ok(RecordBatch::try_new(schema, columns)?)
 }
 
@@ -88,7 +142,7 @@ impl CsvWriter {
     }
 
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        let flat = flatten_lists(batch)?;
+        let flat = escape_formulas(&flatten_lists(batch)?)?;
         let mut bytes = Vec::new();
         {
             let mut w = WriterBuilder::new()
@@ -109,5 +163,50 @@ impl CsvWriter {
         }
         let result = self.upload.shutdown().await;
         result.map_err(|e| self.io(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+
+    #[test]
+    fn formula_like_text_is_escaped_and_numbers_are_not() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("points", DataType::Int64, true),
+        ]));
+        let names = StringArray::from(vec![
+            Some("=HYPERLINK(\"http://x\",\"y\")"),
+            Some("+1"),
+            Some("-2"),
+            Some("@SUM(A1)"),
+            Some("\tx"),
+            Some("\rx"),
+            Some("广州 = 好"),
+            None,
+        ]);
+        let points = Int64Array::from(vec![-5, 1, 2, 3, 4, 5, 6, 7]);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(names), Arc::new(points)]).unwrap();
+        let safe = escape_formulas(&batch).unwrap();
+        let names: Vec<Option<&str>> = safe.column(0).as_string::<i32>().iter().collect();
+        assert_eq!(
+            names,
+            [
+                Some("'=HYPERLINK(\"http://x\",\"y\")"),
+                Some("'+1"),
+                Some("'-2"),
+                Some("'@SUM(A1)"),
+                Some("'\tx"),
+                Some("'\rx"),
+                Some("广州 = 好"),
+                None
+            ]
+        );
+        assert_eq!(safe.column(1).as_ref(), batch.column(1).as_ref());
+        for (raw, cell) in batch.column(0).as_string::<i32>().iter().zip(names) {
+            assert_eq!(raw.map(|_| unescape_formula(cell.unwrap())), raw);
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! attempts that never committed are removed by `lake vacuum`. The feed is also appended to
 //! the Delta table `feed/scores` ([`feed`]).
 
-mod csv_out;
+pub mod csv_out;
 pub mod export;
 pub mod feed;
 mod ndjson_out;
@@ -154,6 +154,17 @@ fn parse_manifest(path: &str, bytes: &[u8]) -> Result<Manifest> {
     })
 }
 
+/// The manifest in `bytes`, or none (with a warning) when it cannot be read.
+fn readable_manifest(path: &str, bytes: &[u8]) -> Option<Manifest> {
+    match parse_manifest(path, bytes) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(%path, error = %e, "the day's manifest is unreadable (cut short by a crash?); the new run replaces it");
+            None
+        }
+    }
+}
+
 pub fn manifest_path(as_of: &str) -> String {
     format!("runs/{as_of}/manifest.json")
 }
@@ -191,8 +202,15 @@ pub async fn recent_manifests(lake: &Lake, as_of: &str, n: usize) -> Result<Vec<
         if out.len() == n {
             break;
         }
-        if let Some(m) = read_manifest(lake, day).await? {
-            out.push(m);
+        match read_manifest(lake, day).await {
+            Ok(Some(m)) => out.push(m),
+            Ok(None) => {}
+            // An unreadable day (a manifest cut short) is passed over: the newest readable
+            // ones stand.
+            Err(Error::Manifest { path, message }) => {
+                tracing::warn!(%path, %message, "unreadable manifest passed over");
+            }
+            Err(e) => return Err(e),
         }
     }
     out.reverse();
@@ -216,10 +234,10 @@ impl Publisher {
     pub async fn begin(lake: &Lake, as_of: &str) -> Result<Self> {
         let path = manifest_path(as_of);
         let base = match lake.get_versioned(&path).await? {
-            Some((bytes, version)) => (
-                Some(parse_manifest(&path, &bytes)?),
-                Expect::Unchanged(version),
-            ),
+            // A manifest cut short by a crash commits nothing: this run replaces it.
+            Some((bytes, version)) => {
+                (readable_manifest(&path, &bytes), Expect::Unchanged(version))
+            }
             None => (None, Expect::Absent),
         };
         let mut publisher = Publisher::new(lake, as_of);

@@ -39,7 +39,8 @@ const PLAN: Step = Step::publish("inspection_plan", PLAN_SQL, true);
 /// The draw's public inputs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanOptions {
-    /// Public seed string (default: the `as_of` date, `YYYY-MM-DD`).
+    /// Public seed string. A run always gives one (`run::default_seed` when the user gives
+    /// none); without one the stage uses the `as_of` date, `YYYY-MM-DD` (tests).
     pub seed: Option<String>,
     pub campaign: Campaign,
 }

@@ -1,7 +1,9 @@
 //! `firecredit verify-plan`: recomputes a published plan from the run folder alone — every u
 //! and key from the public seed, the weights from grades and levels, each stratum's count, the
 //! selection, every inspector u and the assignment — and says per unit whether it matches.
-//! The public `inspection_plan.csv` and its Parquet twin must agree too.
+//! The public `inspection_plan.csv` and its Parquet twin must agree too; every file of the
+//! folder must have the SHA-256 the day's manifest (`../manifest.json`) recorded for it; and the
+//! grades and risk levels the draw weighted must be the run's own (`unit_scores`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -14,6 +16,9 @@ use super::draw::{capacity, draw_count, PlanRules};
 use crate::engine::functions::draw_u;
 use crate::error::{Error, Result};
 use crate::lake::columns::Columns;
+use crate::lake::publish::csv_out::{spreadsheet_safe, unescape_formula};
+use crate::lake::publish::Manifest;
+use crate::lake::sha256_file;
 
 /// What `verify-plan` found: one verdict per unit that was drawn or should have been, and
 /// problems that concern no single unit.
@@ -165,18 +170,150 @@ fn plan_from_csv(dir: &Path, columns: &[String]) -> Result<Vec<PlanRow>> {
     Ok(rows)
 }
 
+/// The files of `run_dir` against the day's manifest beside it: the folder must be the run the
+/// manifest commits, and each output must have the SHA-256 recorded for it.
+fn check_manifest(run_dir: &Path, report: &mut Report) -> Result<()> {
+    let (Some(day), Some(lake)) = (
+        run_dir.parent(),
+        run_dir
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent),
+    ) else {
+        report
+            .general
+            .push("the run folder is not LAKE/runs/<as_of>/<run_id>: no manifest to check".into());
+        return Ok(());
+    };
+    let path = day.join("manifest.json");
+    let manifest: Manifest = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Manifest {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?,
+        Err(e) => {
+            report.general.push(format!(
+                "{} cannot be read ({e}): the files cannot be checked against their checksums",
+                path.display()
+            ));
+            return Ok(());
+        }
+    };
+    let folder = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned());
+    if manifest.dir.rsplit('/').next() != folder.as_deref() {
+        report.general.push(format!(
+            "the day's manifest commits {}, not this folder: this run was replaced",
+            manifest.dir
+        ));
+        return Ok(());
+    }
+    for output in &manifest.outputs {
+        let file = lake.join(&output.path);
+        match sha256_file(&file) {
+            Ok(sha) if sha == output.sha256 => {}
+            Ok(sha) => report.general.push(format!(
+                "{}: SHA-256 {sha}, the manifest recorded {}: the file was changed after publishing",
+                output.path, output.sha256
+            )),
+            Err(e) => report
+                .general
+                .push(format!("{}: cannot be read ({e})", output.path)),
+        }
+    }
+    Ok(())
+}
+
+/// The grade and risk level the draw weighted each unit by must be the unit's in the run's
+/// `unit_scores`.
+fn check_grades(run_dir: &Path, report: &mut Report) -> Result<()> {
+    /// unit → (grade, risk level) of a published table.
+    fn grades(run_dir: &Path, name: &'static str) -> Result<Vec<(String, Option<String>, i64)>> {
+        let mut out = Vec::new();
+        for t in tables(run_dir, name)? {
+            let (ids, grades, levels) = (
+                t.text("unit_id")?,
+                t.text("credit_grade")?,
+                t.i64s("risk_level")?,
+            );
+            for (r, (grade, level)) in grades.into_iter().zip(levels).enumerate() {
+                out.push((ids[r].clone().unwrap_or_default(), grade, level));
+            }
+        }
+        Ok(out)
+    }
+    let scores: HashMap<String, (Option<String>, i64)> = grades(run_dir, "unit_scores")?
+        .into_iter()
+        .map(|(id, grade, level)| (id, (grade, level)))
+        .collect();
+    for (id, grade, level) in grades(run_dir, "plan_population")? {
+        let problem = match scores.get(&id) {
+            None => Some("in plan_population but not in unit_scores".to_string()),
+            Some((g, l)) if *g != grade || *l != level => Some(format!(
+                "plan_population weighs grade {} level {level}, unit_scores has grade {} level {l}",
+                grade.as_deref().unwrap_or("-"),
+                g.as_deref().unwrap_or("-"),
+            )),
+            Some(_) => None,
+        };
+        if let Some(problem) = problem {
+            report.unit(&id, Some(problem));
+        }
+    }
+    Ok(())
+}
+
 /// Recomputes the plan published in `run_dir`.
 pub fn verify_plan(run_dir: &Path) -> Result<Report> {
     let mut report = Report::default();
     let rules = plan_rules(run_dir)?;
     let columns = plan_columns(rules.per_unit);
+    check_manifest(run_dir, &mut report)?;
+    check_grades(run_dir, &mut report)?;
     let csv_plan = plan_from_csv(run_dir, &columns)?;
     let parquet_plan = plan_from_parquet(run_dir, &columns)?;
-    if csv_plan != parquet_plan {
+    // The CSV escapes formula-like text for spreadsheets; the Parquet keeps the raw value.
+    let text_columns: BTreeSet<String> = tables(run_dir, "inspection_plan")?
+        .first()
+        .map(|t| {
+            t.batch
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| f.data_type().is_string())
+                .map(|f| f.name().clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let escaped: Vec<PlanRow> = parquet_plan
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(k, v)| match text_columns.contains(k) {
+                    true => (k.clone(), spreadsheet_safe(v).into_owned()),
+                    false => (k.clone(), v.clone()),
+                })
+                .collect()
+        })
+        .collect();
+    if csv_plan != escaped {
         report.general.push(
             "inspection_plan.csv and inspection_plan.parquet differ: one of them was edited".into(),
         );
     }
+    // The public plan is the CSV: each unit is checked as people read it, formulas unescaped.
+    let csv_plan: Vec<PlanRow> = csv_plan
+        .into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|(k, v)| match text_columns.contains(&k) {
+                    true => (k, unescape_formula(&v).to_string()),
+                    false => (k, v),
+                })
+                .collect()
+        })
+        .collect();
     let seed = match csv_plan.first() {
         Some(r) => r["seed"].clone(),
         None => run_dir
