@@ -11,10 +11,10 @@ use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::ChunkReader;
 
 use crate::records::{
-    clip, map_columns, Each, Encoding, FileInfo, Format, Limits, RawRow, ReadError,
-    CLIPPED_RAW_BYTES,
+    clip, map_columns, oversize_cell, too_large_record, Each, Encoding, FileInfo, Format, Limits,
+    RawRow, ReadError, CLIPPED_RAW_BYTES,
 };
-use crate::{Reason, Source};
+use crate::Source;
 
 /// Rows per batch for reading a Parquet file within `budget` bytes a batch (at most `max`): the
 /// widest row group's bytes per row decide, so a file of wide rows is read a few rows at a time.
@@ -99,40 +99,28 @@ pub fn read_parquet<E>(
             .map_err(|e| bad(&e))?;
         for i in 0..batch.num_rows() {
             row += 1;
-            let mut obj = serde_json::Map::new();
-            let (mut bytes, mut oversize) = (0usize, None);
             for (k, col) in columns.iter().enumerate() {
                 fields[k] = col
                     .as_ref()
                     .and_then(|c| c[i].clone())
                     .filter(|c| !c.is_empty());
-                let len = fields[k].as_ref().map_or(0, String::len);
-                bytes += len + 1;
-                if len > limits.cell_bytes {
-                    oversize.get_or_insert((contract[k].name, len));
-                    fields[k] = None;
-                }
-                if let Some(v) = &fields[k] {
-                    obj.insert(contract[k].name.into(), v.clone().into());
-                }
             }
-            let defect = if bytes > limits.record_bytes {
-                fields.iter_mut().for_each(|f| *f = None);
-                let detail = format!(
-                    "the row is {bytes} bytes (limit {} per record)",
-                    limits.record_bytes
-                );
-                Some((Reason::TooLarge, detail))
-            } else {
-                oversize.map(|(name, len)| {
-                    let detail = format!(
-                        "{name} is {len} bytes (limit {} per cell)",
-                        limits.cell_bytes
-                    );
-                    (Reason::TooLarge, detail)
-                })
-            };
+            let bytes: usize = fields
+                .iter()
+                .map(|f| f.as_ref().map_or(0, String::len) + 1)
+                .sum();
+            let defect = oversize_cell(&mut fields, source, limits);
+            let obj: serde_json::Map<String, serde_json::Value> = contract
+                .iter()
+                .zip(&fields)
+                .filter_map(|(f, v)| Some((f.name.to_string(), v.clone()?.into())))
+                .collect();
             let raw = serde_json::Value::Object(obj).to_string();
+            if bytes > limits.record_bytes {
+                fields.iter_mut().for_each(|f| *f = None);
+                too_large_record(each, row, &raw, bytes, limits, &fields)?;
+                continue;
+            }
             let raw = match &defect {
                 Some(_) => clip(&raw, CLIPPED_RAW_BYTES, raw.len()),
                 None => raw,

@@ -251,7 +251,7 @@ pub fn clip(text: &str, max: usize, total: usize) -> String {
 
 /// The `too_large` defect of the first contract cell over the limit, if any; that cell is
 /// dropped so that nothing downstream holds it.
-fn oversize_cell(
+pub(crate) fn oversize_cell(
     fields: &mut [Option<String>],
     source: Source,
     limits: &Limits,
@@ -276,7 +276,7 @@ fn oversize_cell(
 }
 
 /// Hands on a record over the record limit: `too_large`, its first bytes as its raw row.
-fn too_large_record<E>(
+pub(crate) fn too_large_record<E>(
     each: &mut Each<'_, E>,
     line: u64,
     prefix: &str,

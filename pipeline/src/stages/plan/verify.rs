@@ -131,9 +131,19 @@ fn plan_rules(dir: &Path) -> Result<PlanRules> {
     PlanRules::from_texts(texts)
 }
 
-fn plan_from_parquet(dir: &Path, columns: &[String]) -> Result<Vec<PlanRow>> {
+/// The Parquet plan's rows as text, and which of its columns are text (the CSV escapes those).
+fn plan_from_parquet(dir: &Path, columns: &[String]) -> Result<(Vec<PlanRow>, BTreeSet<String>)> {
     let mut rows = Vec::new();
+    let mut text_columns = BTreeSet::new();
     for t in tables(dir, "inspection_plan")? {
+        text_columns.extend(
+            t.batch
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| f.data_type().is_string())
+                .map(|f| f.name().clone()),
+        );
         let cols: Vec<Vec<Option<String>>> =
             columns.iter().map(|c| t.text(c)).collect::<Result<_>>()?;
         for r in 0..t.batch.num_rows() {
@@ -146,7 +156,7 @@ fn plan_from_parquet(dir: &Path, columns: &[String]) -> Result<Vec<PlanRow>> {
             );
         }
     }
-    Ok(rows)
+    Ok((rows, text_columns))
 }
 
 fn plan_from_csv(dir: &Path, columns: &[String]) -> Result<Vec<PlanRow>> {
@@ -272,20 +282,8 @@ pub fn verify_plan(run_dir: &Path) -> Result<Report> {
     check_manifest(run_dir, &mut report)?;
     check_grades(run_dir, &mut report)?;
     let csv_plan = plan_from_csv(run_dir, &columns)?;
-    let parquet_plan = plan_from_parquet(run_dir, &columns)?;
+    let (parquet_plan, text_columns) = plan_from_parquet(run_dir, &columns)?;
     // The CSV escapes formula-like text for spreadsheets; the Parquet keeps the raw value.
-    let text_columns: BTreeSet<String> = tables(run_dir, "inspection_plan")?
-        .first()
-        .map(|t| {
-            t.batch
-                .schema()
-                .fields()
-                .iter()
-                .filter(|f| f.data_type().is_string())
-                .map(|f| f.name().clone())
-                .collect()
-        })
-        .unwrap_or_default();
     let escaped: Vec<PlanRow> = parquet_plan
         .iter()
         .map(|r| {
