@@ -209,8 +209,8 @@ impl<'a> Sink<'a> {
 }
 
 impl StagedFile {
-    /// A file that failed: no rows, status `failed` and why.
-    pub fn failed(ctx: &StageContext, order: usize, file: &InboxFile, message: String) -> Self {
+    /// A file about to be staged: status `ok`, no rows yet.
+    fn new(ctx: &StageContext, order: usize, file: &InboxFile) -> Self {
         StagedFile {
             order,
             source: file.source,
@@ -220,8 +220,7 @@ impl StagedFile {
                 file: file.rel.clone(),
                 sha256: file.sha256.clone(),
                 format: file.format.map(|f| f.name().into()).unwrap_or_default(),
-                status: "failed".into(),
-                message: Some(message),
+                status: "ok".into(),
                 ..Default::default()
             },
             candidates: 0,
@@ -229,6 +228,14 @@ impl StagedFile {
             parts: vec![],
             quarantine_parts: vec![],
         }
+    }
+
+    /// A file that failed: no rows, status `failed` and why.
+    pub fn failed(ctx: &StageContext, order: usize, file: &InboxFile, message: String) -> Self {
+        let mut staged = StagedFile::new(ctx, order, file);
+        staged.quality.status = "failed".into();
+        staged.quality.message = Some(message);
+        staged
     }
 }
 
@@ -249,9 +256,7 @@ pub fn stage_file(
         panic!("{PANIC_IN_ENV} names this file");
     }
     let source = file.source;
-    let mut staged = StagedFile::failed(ctx, order, file, String::new());
-    staged.quality.status = "ok".into();
-    staged.quality.message = None;
+    let mut staged = StagedFile::new(ctx, order, file);
     let mut quality = staged.quality.clone();
     let Some(format) = file.format else {
         staged.quality.status = "failed".into();
