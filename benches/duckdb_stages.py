@@ -1,27 +1,38 @@
 #!/usr/bin/env python3
-"""Stage by stage beside DuckDB, on the same lake Parquet and the same `sql/` files.
+"""Stage by stage beside DuckDB, on the same lake Parquet and the same SQL statements.
 
 Usage: duckdb_stages.py FIRECREDIT LAKE AS_OF [--threads 2] [--memory-limit 6G]
        pip install duckdb deltalake
 
-1. Runs `FIRECREDIT run --lake LAKE --as-of AS_OF` and reads each step's time from the new
-   manifest (each firecredit step executes its SQL and writes its Parquet output).
-2. Runs the same SQL files in DuckDB, each step as `COPY (<sql>) TO '<step>.parquet'` read
-   back as a view by the steps after it, like firecredit does, with the same thread count.
-3. Prints both times and the ratio per stage: the hazard steps (IoT intervals included), the
-   credit ledger, the credit status at the two past cutoffs (`status.unit_status`) and the
-   features.
+1. Runs `FIRECREDIT run --lake LAKE --as-of AS_OF` with `FIRECREDIT_PROFILE_DIR` set, so that
+   each published step also leaves the statement it ran (`<step>.sql`, the fitted model
+   compiled in) and its bound parameters; each step's time is read from the new manifest (each
+   firecredit step executes its SQL and writes its Parquet output).
+2. The steps that read the lake (the hazard steps with the IoT intervals, the credit ledger,
+   the credit status at the two past cutoffs as `status.unit_status`, and the features) run in
+   DuckDB as a chain, each as `COPY (<sql>) TO '<step>.parquet'` read back as a view by the steps
+   after it, like firecredit does, with the same thread count.
+3. Every later SQL step (risk scores, credit cases, unit scores and the lists, high-risk areas,
+   supervision, enforcement, the feed, the district summary and the plan's SQL steps) runs in
+   DuckDB on firecredit's own published inputs of that run (the model's scores, the plan's
+   strata and the other steps computed in Rust are inputs here, not steps), each once, with the
+   statement firecredit ran.
+4. Prints both times and the ratio per step, and the sums. A step whose table firecredit also
+   publishes as CSV or NDJSON is timed in DuckDB with those files written too (from its
+   Parquet).
 
 The SQL is translated mechanically for DuckDB's dialect only: parameters become literals
-(every row of `sql/rules/parameters.csv` as written, decimals staying exact); day numbers
-(`CAST(date AS INT)`, `CAST(int AS DATE)`) become date arithmetic; `CAST(ts AS BIGINT)` becomes
-`epoch_us(ts)`; `local_day(x)` becomes the date at UTC+8; integer division is `//`;
-`make_array` is `list_value`.
+(decimals staying exact); day numbers (`CAST(date AS INT)`, `CAST(int AS DATE)`) become date
+arithmetic; `CAST(ts AS BIGINT)` becomes `epoch_us(ts)`; `local_day(x)` becomes the date at
+UTC+8; integer division is `//`; `make_array` is `list_value`, `array_element` is
+`array_extract`, `arrow_cast(x, 'Utf8')` a cast to VARCHAR; `draw_u` and `plain_number` are
+DuckDB macros computing the same values. Each step's row count must equal firecredit's.
 """
 import argparse
 import csv
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -65,7 +76,8 @@ def split_as(inner):
 
 def is_date(expr):
     e = expr.strip()
-    return bool(re.search(r"(_on|_due|event_date|AS DATE\))$", e)) or e.endswith("AS DATE)")
+    return (bool(re.search(r"(_on|_due|_date|since|\bcutoff)\)?$", e)) or e.endswith("AS DATE)")
+            or "DATE '" in e)
 
 
 def casts(sql):
@@ -137,8 +149,46 @@ def translate(sql, params):
     sql = re.sub(r"/\s*CASE WHEN d\.kind", "// CASE WHEN d.kind", sql)
     sql = casts(sql)
     sql = sql.replace("arrow_cast(make_array(), 'List(Utf8)')", "CAST([] AS VARCHAR[])")
+    sql = arrow_casts(sql)
     sql = sql.replace("make_array(", "list_value(")
+    sql = sql.replace("array_element(", "array_extract(")
     return sql
+
+
+def arrow_casts(sql):
+    """`arrow_cast(x, 'Utf8')` is a cast to VARCHAR."""
+    out, i = [], 0
+    while (j := sql.find("arrow_cast(", i)) >= 0:
+        k = matching(sql, j + len("arrow_cast"))
+        inner = sql[j + len("arrow_cast("):k]
+        comma = max(n for n, c, depth in scan(inner) if depth == 0 and c == ",")
+        typ = inner[comma + 1:].strip()
+        if typ != "'Utf8'":
+            raise ValueError(f"arrow_cast to {typ}")
+        out.append(sql[i:j] + f"CAST({arrow_casts(inner[:comma])} AS VARCHAR)")
+        i = k + 1
+    return "".join(out) + sql[i:]
+
+
+# The project's functions (pipeline/src/engine/functions.rs) as DuckDB macros.
+MACROS = [
+    # u(text) = (first 8 bytes of SHA-256(text), big-endian, + 0.5) / 2^64.
+    "CREATE MACRO draw_u(t) AS CAST(('0x' || substr(sha256(t), 1, 8)) AS UBIGINT) / 4294967296.0"
+    " + (CAST(('0x' || substr(sha256(t), 9, 8)) AS UBIGINT) + 0.5) / 18446744073709551616.0",
+    # A number without a trailing `.0`.
+    "CREATE MACRO plain_number(x) AS regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')",
+]
+
+
+def literal(typ, value):
+    """A parameter of `<step>.params.json` (`[Arrow type, text]`) as a DuckDB literal."""
+    if value is None:
+        return Literal("NULL")
+    if typ == "Date32":
+        return Literal(f"DATE '{value}'")
+    if typ in ("Utf8", "LargeUtf8", "Utf8View"):
+        return Literal("'" + value.replace("'", "''") + "'")
+    return Literal(value)
 
 
 RULES = {row["key"]: Literal(row["value"]) for row in csv.DictReader(open(SQL / "rules" / "parameters.csv"))}
@@ -160,7 +210,8 @@ def params(day):
 
 
 class Duck:
-    def __init__(self, lake, threads, memory, out):
+    def __init__(self, lake, threads, memory, out, formats):
+        self.formats = formats
         self.con = duckdb.connect()
         self.con.execute(f"SET threads = {threads}")
         self.con.execute(f"SET memory_limit = '{memory}'")
@@ -179,15 +230,30 @@ class Duck:
             self.con.execute(
                 f"CREATE TABLE rule_{name} AS SELECT * FROM read_csv('{SQL / 'rules' / (name + '.csv')}', header = true)")
         self.con.execute("CREATE TABLE previous_major_hazard_units (unit_id VARCHAR)")
+        for m in MACROS:
+            self.con.execute(m)
 
     def step(self, name, file, p, schema="main"):
-        sql = translate((SQL / file).read_text(), p)
+        seconds = self.copy(name, translate((SQL / file).read_text(), p), schema)
+        target = self.out / f"{schema}_{name}.parquet"
+        self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM read_parquet('{target}')")
+        return seconds
+
+    def copy(self, name, sql, schema="main"):
+        """Runs `sql` once into `<schema>_<name>.parquet`, and writes that as CSV and NDJSON
+        where firecredit publishes those too; the seconds of it all."""
         target = self.out / f"{schema}_{name}.parquet"
         started = time.perf_counter()
         self.con.execute(f"COPY ({sql}) TO '{target}' (FORMAT parquet)")
-        seconds = time.perf_counter() - started
-        self.con.execute(f"CREATE OR REPLACE VIEW {schema}.{name} AS SELECT * FROM read_parquet('{target}')")
-        return seconds
+        for fmt, options in [("csv", "FORMAT csv, HEADER"), ("ndjson", "FORMAT json")]:
+            if fmt in self.formats.get(name, ()):
+                self.con.execute(f"COPY (SELECT * FROM read_parquet('{target}')) "
+                                 f"TO '{target.with_suffix('.' + fmt)}' ({options})")
+        return time.perf_counter() - started
+
+    def rows(self, name, schema="main"):
+        target = self.out / f"{schema}_{name}.parquet"
+        return self.con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0]
 
     def view(self, name, file, p, schema="main"):
         sql = translate((SQL / file).read_text(), p)
@@ -201,67 +267,155 @@ def main():
     ap.add_argument("as_of")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--memory-limit", default="6G")
+    ap.add_argument("--statements", type=Path,
+                    help="keep firecredit's statements here (default: a temporary folder)")
+    ap.add_argument("--skip-run", action="store_true",
+                    help="time DuckDB only, against the lake's last run and the statements it "
+                         "left in --statements")
     a = ap.parse_args()
     day = dt.date.fromisoformat(a.as_of)
 
-    subprocess.run([a.firecredit, "--log", "error", "run", "--lake", str(a.lake), "--as-of", a.as_of,
-                    "--partitions", str(a.threads), "--memory-limit", a.memory_limit],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    manifest = json.loads((a.lake / "runs" / a.as_of / "manifest.json").read_text())
-    ours = {t["stage"]: t["seconds"] for t in manifest["stage_timings"]}
-    our_rows = {o["name"]: o["rows"] for o in manifest["outputs"] if o["format"] == "parquet"}
-
+    previous = previous_outputs(a.lake, a.as_of)
     with tempfile.TemporaryDirectory() as tmp:
-        d = Duck(a.lake, a.threads, a.memory_limit, Path(tmp))
-        p = params(day)
-        d.view("voided_events", "common/voided_events.sql", p)
-        d.view("open_units", "common/open_units.sql", p)
-        theirs = {}
-        for name in ["iot_intervals", "device_downtime", "hazard_elements", "major_hazard_units"]:
-            theirs[f"hazard.{name}"] = d.step(name, f"hazard/{name}.sql", p)
-        theirs["credit.credit_ledger"] = d.step("credit_ledger", "credit/credit_ledger.sql", p)
-        d.view("credit_points", "credit/credit_points.sql", p)
-        # Credit status at each cutoff: the past days' steps as views in their own schema.
-        started = time.perf_counter()
-        parts = []
-        for back in (730, 365):
-            s = f"d{back}"
-            q = params(day - dt.timedelta(days=back))
-            d.con.execute(f"CREATE SCHEMA {s}")
-            d.con.execute(f"SET search_path = '{s},main'")
-            d.view("voided_events", "common/voided_events.sql", q, s)
-            d.view("open_units", "common/open_units.sql", q, s)
-            for name in ["device_downtime", "hazard_elements", "major_hazard_units"]:
-                d.view(name, f"hazard/{name}.sql", q, s)
-            d.view("credit_ledger", "credit/credit_ledger.sql", q, s)
-            d.view("credit_points", "credit/credit_points.sql", q, s)
-            d.con.execute(f"CREATE TABLE {s}.status AS {translate((SQL / 'status/unit_status.sql').read_text(), q)}")
-            parts.append(f"SELECT * FROM {s}.status")
-            d.con.execute("SET search_path = 'main'")
-        d.con.execute(f"CREATE TABLE unit_status AS {' UNION ALL '.join(parts)} UNION ALL "
-                      f"SELECT * FROM ({translate((SQL / 'status/unit_status.sql').read_text(), p)})")
-        theirs["status.unit_status"] = time.perf_counter() - started
-        days = [day - dt.timedelta(days=730), day - dt.timedelta(days=365), day]
-        rows = ", ".join(f"(DATE '{c}', {(c - DAY0).days}, {params(c)['iot_window_end_us']}, {str(c + dt.timedelta(days=365) <= day).lower()})" for c in days)
-        d.con.execute(f"CREATE TABLE cutoffs AS SELECT * FROM (VALUES {rows}) t(cutoff, cutoff_day, cutoff_end_us, labelled)")
-        theirs["risk.features"] = d.step("features", "risk/features.sql", p)
-        # The translation must not change results: equal row counts for every step.
-        for stage in theirs:
-            name = stage.split(".")[1]
-            if name in our_rows:
-                n = d.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-                if n != our_rows[name]:
-                    sys.exit(f"{name}: DuckDB {n} rows, firecredit {our_rows[name]}")
+        statements = a.statements or Path(tmp) / "statements"
+        if not a.skip_run:
+            subprocess.run([a.firecredit, "--log", "error", "run", "--lake", str(a.lake),
+                            "--as-of", a.as_of, "--partitions", str(a.threads),
+                            "--memory-limit", a.memory_limit],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**os.environ, "FIRECREDIT_PROFILE_DIR": str(statements)})
+        manifest = json.loads((a.lake / "runs" / a.as_of / "manifest.json").read_text())
+        ours = {t["stage"]: t["seconds"] for t in manifest["stage_timings"]}
+        our_rows = {o["name"]: o["rows"] for o in manifest["outputs"] if o["format"] == "parquet"}
+        formats = {}
+        for o in manifest["outputs"]:
+            formats.setdefault(o["name"], set()).add(o["format"])
+        theirs = lake_stages(a, day, Path(tmp) / "lake_stages", our_rows, formats)
+        theirs.update(run_stages(a, manifest, previous, statements, Path(tmp) / "run_stages",
+                                 our_rows, formats))
+    report(ours, theirs, a.threads)
 
-    print(f"{'stage':28s} {'firecredit':>11s} {'DuckDB':>9s} {'ratio':>7s}")
+
+def lake_stages(a, day, out, our_rows, formats):
+    """The steps that read the lake, chained on DuckDB's own outputs."""
+    out.mkdir()
+    d = Duck(a.lake, a.threads, a.memory_limit, out, formats)
+    p = params(day)
+    d.view("voided_events", "common/voided_events.sql", p)
+    d.view("open_units", "common/open_units.sql", p)
+    theirs = {}
+    for name in ["iot_intervals", "device_downtime", "hazard_elements", "major_hazard_units"]:
+        theirs[f"hazard.{name}"] = d.step(name, f"hazard/{name}.sql", p)
+    theirs["credit.credit_ledger"] = d.step("credit_ledger", "credit/credit_ledger.sql", p)
+    d.view("credit_points", "credit/credit_points.sql", p)
+    # Credit status at each cutoff: the past days' steps as views in their own schema.
+    started = time.perf_counter()
+    parts = []
+    for back in (730, 365):
+        s = f"d{back}"
+        q = params(day - dt.timedelta(days=back))
+        d.con.execute(f"CREATE SCHEMA {s}")
+        d.con.execute(f"SET search_path = '{s},main'")
+        d.view("voided_events", "common/voided_events.sql", q, s)
+        d.view("open_units", "common/open_units.sql", q, s)
+        for name in ["device_downtime", "hazard_elements", "major_hazard_units"]:
+            d.view(name, f"hazard/{name}.sql", q, s)
+        d.view("credit_ledger", "credit/credit_ledger.sql", q, s)
+        d.view("credit_points", "credit/credit_points.sql", q, s)
+        d.con.execute(f"CREATE TABLE {s}.status AS {translate((SQL / 'status/unit_status.sql').read_text(), q)}")
+        parts.append(f"SELECT * FROM {s}.status")
+        d.con.execute("SET search_path = 'main'")
+    d.con.execute(f"CREATE TABLE unit_status AS {' UNION ALL '.join(parts)} UNION ALL "
+                  f"SELECT * FROM ({translate((SQL / 'status/unit_status.sql').read_text(), p)})")
+    theirs["status.unit_status"] = time.perf_counter() - started
+    days = [day - dt.timedelta(days=730), day - dt.timedelta(days=365), day]
+    rows = ", ".join(f"(DATE '{c}', {(c - DAY0).days}, {params(c)['iot_window_end_us']}, {str(c + dt.timedelta(days=365) <= day).lower()})" for c in days)
+    d.con.execute(f"CREATE TABLE cutoffs AS SELECT * FROM (VALUES {rows}) t(cutoff, cutoff_day, cutoff_end_us, labelled)")
+    theirs["risk.features"] = d.step("features", "risk/features.sql", p)
+    # The translation must not change results: equal row counts for every step.
+    for stage in theirs:
+        name = stage.split(".")[1]
+        if name in our_rows:
+            n = d.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            if n != our_rows[name]:
+                sys.exit(f"{name}: DuckDB {n} rows, firecredit {our_rows[name]}")
+    return theirs
+
+
+# The steps `lake_stages` runs.
+LAKE_STAGES = {"hazard.iot_intervals", "hazard.device_downtime", "hazard.hazard_elements",
+               "hazard.major_hazard_units", "credit.credit_ledger", "status.unit_status",
+               "risk.features"}
+
+# Steps whose input firecredit computes in Rust and keeps in memory.
+UNPUBLISHED_INPUTS = {"inspection_plan": "plan_assignments (the inspectors' assignment)"}
+
+# The views the later steps read (not published, so not dumped with the steps).
+RUN_VIEWS = ["common/voided_events", "common/open_units", "credit/credit_points", "risk/risk_levels"]
+
+
+def previous_outputs(lake, as_of):
+    """The Parquet outputs of the newest published day before `as_of` (the run's `previous`)."""
+    days = sorted(p.name for p in (lake / "runs").iterdir() if p.is_dir() and p.name < as_of)
+    for day in reversed(days):
+        path = lake / "runs" / day / "manifest.json"
+        if path.exists():
+            m = json.loads(path.read_text())
+            return m["as_of"], {o["name"]: lake / o["path"] for o in m["outputs"] if o["format"] == "parquet"}
+    return None, {}
+
+
+def run_stages(a, manifest, previous, statements, out, our_rows, formats):
+    """Every later SQL step, once each, on firecredit's published inputs of the same run."""
+    out.mkdir()
+    d = Duck(a.lake, a.threads, a.memory_limit, out, formats)
+    d.con.execute("DROP TABLE previous_major_hazard_units")
+    published = {o["name"]: a.lake / o["path"] for o in manifest["outputs"] if o["format"] == "parquet"}
+    for name, path in published.items():
+        d.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    previous_as_of, previous_files = previous
+    d.con.execute("CREATE TABLE previous_run (as_of DATE)")
+    if previous_as_of:
+        d.con.execute(f"INSERT INTO previous_run VALUES (DATE '{previous_as_of}')")
+    for name in ["major_hazard_units", "hazard_supervision", "area_supervision", "unit_scores"]:
+        source = previous_files.get(name)
+        query = f"read_parquet('{source}')" if source else f"(SELECT * FROM {name} WHERE false)"
+        d.con.execute(f"CREATE VIEW previous_{name} AS SELECT * FROM {query}")
+    # The plan's campaign (none in a run without `--campaign`).
+    d.con.execute("CREATE TABLE campaign (use_type VARCHAR, multiplier VARCHAR, m_num UBIGINT, "
+                  "m_den UBIGINT)")
+    p = params(dt.date.fromisoformat(a.as_of))
+    for view in RUN_VIEWS:
+        d.view(view.split("/")[1], f"{view}.sql", p)
+    theirs = {}
+    for timing in manifest["stage_timings"]:
+        stage = timing["stage"]
+        name = stage.split(".")[-1]
+        if stage in LAKE_STAGES or not (statements / f"{name}.sql").exists():
+            continue  # read from the lake (above), or not SQL (the fit, the report, the draw)
+        if name in UNPUBLISHED_INPUTS:
+            print(f"{stage}: not timed, its input {UNPUBLISHED_INPUTS[name]} is not published",
+                  file=sys.stderr)
+            continue
+        bound = json.loads((statements / f"{name}.params.json").read_text())
+        q = {k: literal(typ, value) for k, (typ, value) in bound.items()}
+        theirs[stage] = d.copy(name, translate((statements / f"{name}.sql").read_text(), q))
+        n = d.rows(name)
+        if n != our_rows.get(name):
+            sys.exit(f"{name}: DuckDB {n} rows, firecredit {our_rows.get(name)}")
+    return theirs
+
+
+def report(ours, theirs, threads):
+    print(f"{'stage':34s} {'firecredit':>11s} {'DuckDB':>9s} {'ratio':>7s}")
     total_ours = total_theirs = 0.0
     for stage, t in theirs.items():
         o = ours.get(stage, float("nan"))
         total_ours += o
         total_theirs += t
-        print(f"{stage:28s} {o:10.2f}s {t:8.2f}s {o / t:6.2f}x")
-    print(f"{'sum':28s} {total_ours:10.2f}s {total_theirs:8.2f}s {total_ours / total_theirs:6.2f}x")
-    print(f"(ratio = firecredit / DuckDB; DuckDB {duckdb.__version__}, {a.threads} threads each)")
+        print(f"{stage:34s} {o:10.2f}s {t:8.2f}s {o / t:6.2f}x")
+    print(f"{'sum':34s} {total_ours:10.2f}s {total_theirs:8.2f}s {total_ours / total_theirs:6.2f}x")
+    print(f"(ratio = firecredit / DuckDB; DuckDB {duckdb.__version__}, {threads} threads each)")
 
 
 if __name__ == "__main__":

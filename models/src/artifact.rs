@@ -50,7 +50,19 @@ impl Model {
         }
     }
 
-    /// The log-odds as a SQL expression over the feature columns.
+    /// Each tree's leaf as `<SQL> AS leaf_<i>` over the feature columns; none for the
+    /// logistic model. [`Model::sql_logit`] and [`Model::sql_contributions`] of a tree model
+    /// read these columns.
+    pub fn sql_leaves(&self) -> Vec<String> {
+        match self {
+            Model::Logistic(_) => Vec::new(),
+            Model::Forest(m) => m.sql_leaves(),
+            Model::Boosted(m) => m.sql_leaves(),
+        }
+    }
+
+    /// The log-odds as a SQL expression over the feature columns (and the leaf columns of a
+    /// tree model).
     pub fn sql_logit(&self) -> String {
         match self {
             Model::Logistic(m) => m.sql_logit(),
@@ -128,7 +140,13 @@ pub(crate) fn lit(v: f64) -> String {
 }
 
 impl Artifact {
-    /// The calibrated probability as a SQL expression over the feature columns.
+    /// See [`Model::sql_leaves`].
+    pub fn sql_leaves(&self) -> Vec<String> {
+        self.model.sql_leaves()
+    }
+
+    /// The calibrated probability as a SQL expression over the feature columns (and the leaf
+    /// columns of a tree model).
     pub fn sql_probability(&self) -> String {
         format!(
             "(1.0 / (1.0 + exp(-({} * {} + {}))))",

@@ -40,22 +40,6 @@ pub struct Tree {
     pub nodes: Vec<Node>,
 }
 
-/// A SQL expression, or a constant kept apart so that a contribution only branches where it
-/// must.
-enum Part {
-    Const(f64),
-    Expr(String),
-}
-
-impl Part {
-    fn sql(self) -> String {
-        match self {
-            Part::Const(c) => lit(c),
-            Part::Expr(e) => e,
-        }
-    }
-}
-
 impl Tree {
     /// The nodes from the root to the row's leaf.
     pub fn path<'a>(&'a self, row: &'a [f64]) -> impl Iterator<Item = &'a Node> + 'a {
@@ -86,68 +70,115 @@ impl Tree {
         }
     }
 
-    /// The leaf value as a nested SQL `CASE` over the columns `names`.
-    pub fn sql_value(&self, names: &[String]) -> String {
-        self.sql_value_at(0, names)
+    /// The leaf a row reaches (its node index) as a nested SQL `CASE` over the columns
+    /// `names`. The scoring SQL walks each tree once per row into a column of leaves and looks
+    /// the leaf's value and contributions up from it ([`Tree::sql_value`],
+    /// [`Tree::sql_contribution`]): walking the tree again for every feature it splits on cost
+    /// ten times as much.
+    pub fn sql_leaf(&self, names: &[String]) -> String {
+        self.sql_leaf_at(0, names)
     }
 
-    fn sql_value_at(&self, i: usize, names: &[String]) -> String {
+    fn sql_leaf_at(&self, i: usize, names: &[String]) -> String {
         let n = &self.nodes[i];
         match n.feature {
-            None => lit(n.value),
+            None => i.to_string(),
             Some(f) => format!(
                 "CASE WHEN {} <= {} THEN {} ELSE {} END",
                 names[f],
                 lit(n.threshold),
-                self.sql_value_at(n.left, names),
-                self.sql_value_at(n.right, names)
+                self.sql_leaf_at(n.left, names),
+                self.sql_leaf_at(n.right, names)
             ),
         }
     }
 
-    /// Feature `f`'s contribution along the row's path as SQL; `None` where it is zero for
-    /// every row.
-    pub fn sql_contribution(&self, f: usize, names: &[String]) -> Option<String> {
-        match self.sql_contribution_at(0, f, names) {
-            Part::Const(0.0) => None,
-            p => Some(p.sql()),
+    /// Each node's parent (the root's is its own index, 0).
+    fn parents(&self) -> Vec<usize> {
+        let mut parents = vec![0; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.feature.is_some() {
+                parents[n.left] = i;
+                parents[n.right] = i;
+            }
+        }
+        parents
+    }
+
+    /// The leaves' indices and values, in pre-order.
+    fn leaves(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.feature.is_none())
+    }
+
+    /// The leaf value looked up from the row's leaf in column `leaf` (see [`Tree::sql_leaf`]).
+    pub fn sql_value(&self, leaf: &str) -> String {
+        lookup(leaf, self.leaves().map(|(i, n)| (i, n.value)))
+    }
+
+    /// Feature `f`'s contribution along the row's path, looked up from the row's leaf in
+    /// column `leaf`; a literal where it is the same for every leaf, `None` where that is zero.
+    pub fn sql_contribution(&self, f: usize, leaf: &str) -> Option<String> {
+        let parents = self.parents();
+        let values: Vec<(usize, f64)> = self
+            .leaves()
+            .map(|(i, _)| (i, self.leaf_contribution(&parents, i, f)))
+            .collect();
+        match values[..] {
+            [(_, first), ..] if values.iter().all(|(_, v)| *v == first) => {
+                (first != 0.0).then(|| lit(first))
+            }
+            _ => Some(lookup(leaf, values.into_iter())),
         }
     }
 
-    /// Feature `f`'s share of the path from node `i` down; constant where no split on `f`
-    /// lies below.
-    fn sql_contribution_at(&self, i: usize, f: usize, names: &[String]) -> Part {
-        let n = &self.nodes[i];
-        let Some(g) = n.feature else {
-            return Part::Const(0.0);
-        };
-        let step = |child: usize| {
-            let delta = if g == f {
-                self.nodes[child].value - n.value
-            } else {
-                0.0
-            };
-            match self.sql_contribution_at(child, f, names) {
-                Part::Const(c) => Part::Const(delta + c),
-                Part::Expr(e) if delta == 0.0 => Part::Expr(e),
-                Part::Expr(e) => Part::Expr(format!("({} + {e})", lit(delta))),
+    /// Feature `f`'s share of the path to leaf `leaf`: the changes of value at its splits on
+    /// `f`, added from the leaf up, the order in which the nested `CASE`s this lookup replaced
+    /// added them in SQL (decision 113), so the published contributions keep every bit.
+    fn leaf_contribution(&self, parents: &[usize], leaf: usize, f: usize) -> f64 {
+        let (mut sum, mut child) = (0.0, leaf);
+        while child != 0 {
+            let p = parents[child];
+            if self.nodes[p].feature == Some(f) {
+                let delta = self.nodes[child].value - self.nodes[p].value;
+                if delta != 0.0 {
+                    sum += delta;
+                }
             }
-        };
-        match (step(n.left), step(n.right)) {
-            (Part::Const(a), Part::Const(b)) if a == b => Part::Const(a),
-            (l, r) => Part::Expr(format!(
-                "CASE WHEN {} <= {} THEN {} ELSE {} END",
-                names[g],
-                lit(n.threshold),
-                l.sql(),
-                r.sql()
-            )),
+            child = p;
         }
+        sum
     }
 }
 
-/// `(feature, SQL)` of each feature's contribution summed over `trees`, divided by `divide_by`
-/// when given (the forest's mean); `0.0` for a feature no tree splits on.
+/// `CASE <column> WHEN <key> THEN <value> … END`: with literal keys and values DataFusion
+/// evaluates it as a lookup table.
+fn lookup(column: &str, pairs: impl Iterator<Item = (usize, f64)>) -> String {
+    let arms: String = pairs
+        .map(|(k, v)| format!(" WHEN {k} THEN {}", lit(v)))
+        .collect();
+    format!("CASE {column}{arms} END")
+}
+
+/// The column of tree `t`'s leaves in the scoring SQL.
+pub fn leaf_column(t: usize) -> String {
+    format!("leaf_{t}")
+}
+
+/// Each tree's leaf expression as `<expr> AS leaf_<t>` (see [`Tree::sql_leaf`]).
+pub fn sql_leaves(trees: &[Tree], features: &[String]) -> Vec<String> {
+    trees
+        .iter()
+        .enumerate()
+        .map(|(t, tree)| format!("{} AS {}", tree.sql_leaf(features), leaf_column(t)))
+        .collect()
+}
+
+/// `(feature, SQL)` of each feature's contribution summed over `trees` (over their leaf
+/// columns, [`sql_leaves`]), divided by `divide_by` when given (the forest's mean); `0.0` for a
+/// feature no tree splits on.
 pub fn sql_contributions(
     trees: &[Tree],
     features: &[String],
@@ -159,7 +190,8 @@ pub fn sql_contributions(
         .map(|(f, name)| {
             let terms: Vec<String> = trees
                 .iter()
-                .filter_map(|t| t.sql_contribution(f, features))
+                .enumerate()
+                .filter_map(|(t, tree)| tree.sql_contribution(f, &leaf_column(t)))
                 .collect();
             let sql = match (terms.is_empty(), divide_by) {
                 (true, _) => "0.0".to_string(),

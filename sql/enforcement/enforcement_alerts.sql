@@ -26,17 +26,16 @@ recent_officers AS (
     WHERE CAST(o.inspected_on AS INT) > $as_of_day - $alert_lookback_days
 ),
 jurisdiction AS (
-    SELECT 'unknown_inspector#' || inspection_id || '#' || inspector_id AS alert_id,
-           'unknown_inspector' AS kind, inspected_on AS alert_date, unit_district AS district_code,
-           unit_id, inspection_id AS source_id, inspector_id, CAST(NULL AS VARCHAR) AS detail
+    -- An officer off the roster, or on it for another district than the unit's.
+    SELECT CASE WHEN on_roster IS NULL THEN 'unknown_inspector#' ELSE 'out_of_jurisdiction#' END
+               || inspection_id || '#' || inspector_id AS alert_id,
+           CASE WHEN on_roster IS NULL THEN 'unknown_inspector' ELSE 'out_of_jurisdiction' END
+               AS kind,
+           inspected_on AS alert_date, unit_district AS district_code, unit_id,
+           inspection_id AS source_id, inspector_id,
+           CASE WHEN on_roster IS NOT NULL THEN officer_district END AS detail
     FROM recent_officers
-    WHERE on_roster IS NULL
-    UNION ALL
-    SELECT 'out_of_jurisdiction#' || inspection_id || '#' || inspector_id,
-           'out_of_jurisdiction', inspected_on, unit_district, unit_id, inspection_id,
-           inspector_id, officer_district
-    FROM recent_officers
-    WHERE on_roster IS NOT NULL AND officer_district <> unit_district
+    WHERE on_roster IS NULL OR officer_district <> unit_district
 ),
 live_violations AS (
     -- A violation voided by an upheld objection (scoring.md §1) raises no alert.
@@ -55,18 +54,17 @@ banded AS (
       AND CAST(v.found_on AS INT) > $as_of_day - $alert_lookback_days
 ),
 penalties AS (
-    SELECT 'penalty_too_light#' || violation_id AS alert_id, 'penalty_too_light' AS kind,
+    SELECT CASE WHEN penalty_yuan < min_yuan THEN 'penalty_too_light#' ELSE 'penalty_too_heavy#' END
+               || violation_id AS alert_id,
+           CASE WHEN penalty_yuan < min_yuan THEN 'penalty_too_light' ELSE 'penalty_too_heavy' END
+               AS kind,
            found_on AS alert_date, district_code, unit_id, violation_id AS source_id,
            CAST(NULL AS VARCHAR) AS inspector_id,
-           plain_number(penalty_yuan) || '/' || plain_number(min_yuan) AS detail
+           plain_number(penalty_yuan) || '/'
+               || plain_number(CASE WHEN penalty_yuan < min_yuan THEN min_yuan ELSE max_yuan END)
+               AS detail
     FROM banded
-    WHERE penalty_yuan < min_yuan
-    UNION ALL
-    SELECT 'penalty_too_heavy#' || violation_id, 'penalty_too_heavy', found_on, district_code,
-           unit_id, violation_id, CAST(NULL AS VARCHAR),
-           plain_number(penalty_yuan) || '/' || plain_number(max_yuan)
-    FROM banded
-    WHERE penalty_yuan > max_yuan
+    WHERE penalty_yuan < min_yuan OR penalty_yuan > max_yuan
 ),
 follow_ups AS (
     SELECT unit_id, inspected_on FROM known_inspections WHERE kind = 'follow_up'
@@ -89,18 +87,22 @@ followup AS (
             AND CAST(f.inspected_on AS INT) <= CAST(v.rectify_due AS INT) + $followup_days)
 ),
 sequenced AS (
-    -- Every inspection of a unit in order (inspected_on, then inspection_id), all kinds.
+    -- Every inspection of a unit in order (inspected_on, then inspection_id), all kinds. One
+    -- numbering across units: a unit's inspections get consecutive numbers, all the islands and
+    -- runs below need; numbered unit by unit (PARTITION BY), DataFusion pays per partition.
     SELECT inspection_id, unit_id, inspected_on, inspector_ids,
-           ROW_NUMBER() OVER (PARTITION BY unit_id ORDER BY inspected_on, inspection_id) AS seq
+           ROW_NUMBER() OVER (ORDER BY unit_id, inspected_on, inspection_id) AS seq
     FROM known_inspections
 ),
 presence AS (
     SELECT DISTINCT unit_id, seq, unnest(inspector_ids) AS inspector_id FROM sequenced
 ),
 islands AS (
-    -- Consecutive inspections of a unit with the same officer share seq − their own rank.
+    -- Consecutive inspections of a unit with the same officer share seq − their rank in one
+    -- numbering of (unit, officer, seq): within a (unit, officer) it differs from their own
+    -- rank by a constant, so the groups are the same.
     SELECT unit_id, inspector_id, seq,
-           seq - ROW_NUMBER() OVER (PARTITION BY unit_id, inspector_id ORDER BY seq) AS island
+           seq - ROW_NUMBER() OVER (ORDER BY unit_id, inspector_id, seq) AS island
     FROM presence
 ),
 runs AS (

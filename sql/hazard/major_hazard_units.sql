@@ -3,13 +3,20 @@
 -- crowded places and hazmat, «major_hazard_key» for key units, «major_hazard_other» otherwise
 -- (the lowest that applies). `status` compares with the previous published run.
 -- Inputs: hazard_elements, open_units, previous_major_hazard_units.
-WITH per_unit AS (
+WITH unit_elements AS (
+    -- One row per unit and element (an element has one kind): the counts below need no
+    -- distinct aggregate, which DataFusion keeps per group.
+    SELECT unit_id, element, kind, MIN(since) AS since
+    FROM hazard_elements
+    GROUP BY unit_id, element, kind
+),
+per_unit AS (
     SELECT unit_id,
-           array_sort(array_agg(DISTINCT element)) AS elements,
-           COUNT(DISTINCT CASE WHEN kind = 'comprehensive' THEN element END) AS comprehensive_count,
+           array_sort(array_agg(element)) AS elements,
+           COUNT(CASE WHEN kind = 'comprehensive' THEN 1 END) AS comprehensive_count,
            MAX(CASE WHEN kind = 'direct' THEN 1 ELSE 0 END) = 1 AS has_direct,
            MIN(since) AS since
-    FROM hazard_elements
+    FROM unit_elements
     GROUP BY unit_id
 ),
 judged AS (

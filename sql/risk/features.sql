@@ -28,14 +28,24 @@ viol AS (
            SUM(CASE WHEN v.rectify_due < c.cutoff
                      AND (v.rectified_on IS NULL OR v.rectified_on > v.rectify_due)
                     THEN 1 ELSE 0 END) AS overdue,
-           COUNT(DISTINCT CASE WHEN CAST(v.found_on AS INT) > c.cutoff_day - 365
-                                AND (v.rectified_on IS NULL OR v.rectified_on > c.cutoff)
-                               THEN r.hazard_element END) AS hazard_elements,
            COUNT(*) AS violations_all
     FROM cutoffs c
     JOIN violations v ON v.found_on <= c.cutoff
     JOIN rule_violations r ON r.code = v.code
     GROUP BY v.unit_id, c.cutoff
+),
+hazards AS (
+    -- Distinct hazard elements of the findings of the last 365 days not rectified by the cutoff
+    -- (a separate grouping: a distinct count beside the sums would be kept per group).
+    SELECT unit_id, cutoff, COUNT(*) AS hazard_elements
+    FROM (SELECT DISTINCT v.unit_id, c.cutoff, r.hazard_element
+          FROM cutoffs c
+          JOIN violations v ON v.found_on <= c.cutoff
+          JOIN rule_violations r ON r.code = v.code
+          WHERE CAST(v.found_on AS INT) > c.cutoff_day - 365
+            AND (v.rectified_on IS NULL OR v.rectified_on > c.cutoff)
+            AND r.hazard_element IS NOT NULL) d
+    GROUP BY unit_id, cutoff
 ),
 insp AS (
     SELECT i.unit_id, c.cutoff,
@@ -156,7 +166,7 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
        CAST(COALESCE(v.serious_365, 0) AS DOUBLE) AS f_serious_365,
        CAST(COALESCE(v.unrectified, 0) AS DOUBLE) AS f_unrectified,
        CAST(COALESCE(v.overdue, 0) AS DOUBLE) AS f_overdue,
-       CAST(COALESCE(v.hazard_elements, 0) AS DOUBLE) AS f_hazard_elements,
+       CAST(COALESCE(h.hazard_elements, 0) AS DOUBLE) AS f_hazard_elements,
        CAST(COALESCE(v.violations_all, 0) AS DOUBLE) AS f_violations_all,
        -- Complaints (days since the last one capped at three years; indicator when none).
        CAST(COALESCE(m.complaints_365, 0) AS DOUBLE) AS f_complaints_365,
@@ -181,6 +191,7 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
        CAST(COALESCE(gf.fires, 0) AS DOUBLE) / (COALESCE(gu.units, 0) + 20) * 1000.0 AS f_grid_fire_rate
 FROM base b
 LEFT JOIN viol v ON v.unit_id = b.unit_id AND v.cutoff = b.cutoff
+LEFT JOIN hazards h ON h.unit_id = b.unit_id AND h.cutoff = b.cutoff
 LEFT JOIN insp i ON i.unit_id = b.unit_id AND i.cutoff = b.cutoff
 LEFT JOIN compl m ON m.unit_id = b.unit_id AND m.cutoff = b.cutoff
 LEFT JOIN inc n ON n.unit_id = b.unit_id AND n.cutoff = b.cutoff

@@ -4,16 +4,22 @@
 -- forest: change in fire rate along the unit's paths; boosted trees: change in log-odds along the
 -- unit's paths).
 -- Inputs: features. Parameter: $as_of. The marked expressions are generated from the model
--- artifact (model.json) by firecredit; they are its numbers, not user input.
+-- artifact (model.json) by firecredit; they are its numbers, not user input. A tree model walks
+-- each tree once per row (`walked`: the leaf reached, `leaf_<i>`); its probability and
+-- contributions look the leaves' numbers up.
 -- The reasons are ranked inside each row: every positive contribution becomes a key whose
 -- first 16 characters sort by the contribution (to 1e-9, largest first) and then by the
 -- feature's name; the row's keys are sorted and the first three kept. No operator holds more
 -- than a batch, so this streams at any scale.
-WITH scored AS (
-    SELECT unit_id, open, /*PROBABILITY*/ AS risk_probability,
-           /*CONTRIBUTIONS*/
+WITH walked AS (
+    SELECT * /*LEAVES*/
     FROM features
     WHERE cutoff = $as_of
+),
+scored AS (
+    SELECT unit_id, open, /*PROBABILITY*/ AS risk_probability,
+           /*CONTRIBUTIONS*/
+    FROM walked
 ),
 ranked AS (
     SELECT unit_id, open, risk_probability,

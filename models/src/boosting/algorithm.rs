@@ -473,13 +473,24 @@ impl BoostedModel {
         tree::contributions(&self.trees, self.features.len(), row)
     }
 
-    /// The log-odds as SQL over the feature columns: the same additions in the same order as
-    /// [`BoostedModel::logit_row`] (SQL's `+` groups from the left).
+    /// The log-odds as SQL over the leaf columns ([`BoostedModel::sql_leaves`]): the same
+    /// additions in the same order as [`BoostedModel::logit_row`] (SQL's `+` groups from the
+    /// left).
     pub fn sql_logit(&self) -> String {
         let terms: Vec<String> = std::iter::once(lit(self.base))
-            .chain(self.trees.iter().map(|t| t.sql_value(&self.features)))
+            .chain(
+                self.trees
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| t.sql_value(&tree::leaf_column(i))),
+            )
             .collect();
         format!("({})", terms.join(" + "))
+    }
+
+    /// Each tree's leaf as `<SQL> AS leaf_<i>` over the feature columns.
+    pub fn sql_leaves(&self) -> Vec<String> {
+        tree::sql_leaves(&self.trees, &self.features)
     }
 
     /// `(feature, SQL)` of each feature's contribution.

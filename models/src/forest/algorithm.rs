@@ -183,7 +183,8 @@ impl ForestModel {
         let sum = self
             .trees
             .iter()
-            .map(|t| t.sql_value(&self.features))
+            .enumerate()
+            .map(|(i, t)| t.sql_value(&tree::leaf_column(i)))
             .collect::<Vec<_>>()
             .join(" + ");
         let score = format!("(({sum}) / {})", lit(self.trees.len() as f64));
@@ -193,6 +194,11 @@ impl ForestModel {
     /// `(feature, SQL)` of each feature's contribution.
     pub fn sql_contributions(&self) -> Vec<(String, String)> {
         tree::sql_contributions(&self.trees, &self.features, Some(self.trees.len() as f64))
+    }
+
+    /// Each tree's leaf as `<SQL> AS leaf_<i>` over the feature columns.
+    pub fn sql_leaves(&self) -> Vec<String> {
+        tree::sql_leaves(&self.trees, &self.features)
     }
 }
 

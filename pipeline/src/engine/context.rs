@@ -26,6 +26,24 @@ pub trait Stage: Send + Sync {
     fn run<'a>(&'a self, cx: &'a mut StageContext) -> BoxFuture<'a, Result<()>>;
 }
 
+/// Under [`publish::PROFILE_DIR_ENV`], a published step's statement as run (`<name>.sql`, the
+/// model compiled in) and its bound parameters (`<name>.params.json`: name → `[type, value]`),
+/// so that a peer engine can run the very same statement (`benches/duckdb_stages.py`). Like the
+/// profile itself, a diagnostic: a failure to write is logged, never fatal.
+fn write_statement(step: &Step, params: &Params) {
+    let Some(dir) = std::env::var_os(publish::PROFILE_DIR_ENV) else {
+        return;
+    };
+    let dir = std::path::Path::new(&dir);
+    let json = serde_json::to_string_pretty(&params.describe()).unwrap_or_default();
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(dir.join(format!("{}.sql", step.name)), &*step.sql))
+        .and_then(|()| std::fs::write(dir.join(format!("{}.params.json", step.name)), json));
+    if let Err(e) = written {
+        tracing::warn!(dir = %dir.display(), error = %e, "statement not written");
+    }
+}
+
 /// A stage that is nothing but SQL steps, run in order.
 pub struct SqlStage {
     pub name: &'static str,
@@ -123,6 +141,7 @@ impl StageContext {
         let Output::Publish { csv, ndjson } = step.output else {
             return self.register_view(step).await;
         };
+        write_statement(step, &self.params);
         let started = Instant::now();
         let bar = crate::progress::spinner(format!("{}.{}", self.stage, step.name));
         let df = self.frame(&step.sql).await?;

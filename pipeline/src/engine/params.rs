@@ -83,6 +83,20 @@ impl Params {
         }
     }
 
+    /// Every parameter as `name → [Arrow type, value as text or null]`, sorted by name.
+    pub fn describe(&self) -> std::collections::BTreeMap<&str, (String, Option<String>)> {
+        self.values
+            .iter()
+            .map(|(k, v)| {
+                let value = (!v.is_null()).then(|| match v {
+                    ScalarValue::Utf8(Some(t)) => t.clone(),
+                    v => v.to_string(),
+                });
+                (k.as_str(), (v.data_type().to_string(), value))
+            })
+            .collect()
+    }
+
     /// For `DataFrame::with_param_values`.
     pub fn values(&self) -> ParamValues {
         ParamValues::Map(
@@ -121,6 +135,23 @@ pub fn scalar(value: ParamValue) -> ScalarValue {
 mod tests {
     use super::*;
     use crate::contract::values::{parse_date, parse_timestamp};
+
+    #[test]
+    fn described_parameters_carry_their_type_and_text() {
+        let p = Params::new(parse_date("2026-06-30").unwrap(), &RuleSet::defaults());
+        let d = p.describe();
+        assert_eq!(d["as_of"], ("Date32".into(), Some("2026-06-30".into())));
+        assert_eq!(
+            d["repeat_window_days"],
+            ("Int64".into(), Some("365".into()))
+        );
+        assert_eq!(
+            d["risk_top_level4"],
+            ("Decimal128(18, 9)".into(), Some("0.050000000".into()))
+        );
+        assert_eq!(d["rules_version"].0, "Utf8");
+        assert_eq!(d["model_version"], ("Utf8".into(), None));
+    }
 
     #[test]
     fn the_iot_window_is_thirty_local_days() {

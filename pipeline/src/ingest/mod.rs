@@ -303,7 +303,14 @@ async fn ingest_new(
     let (mut quarantine_files, released) =
         release(lake, base, seq, tag, &opts.rules, &registry).await?;
 
+    let started = std::time::Instant::now();
     let mut others = stage_all(&ctx, other_files, registry.clone(), opts.parallelism).await?;
+    info!(
+        files = others.len(),
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "staged"
+    );
+    let started = std::time::Instant::now();
     let mut released_by_source: BTreeMap<
         Source,
         Vec<(QuarantineRow, Vec<crate::contract::values::Value>)>,
@@ -322,7 +329,16 @@ async fn ingest_new(
     for source in Source::ALL.into_iter().filter(|s| *s != Source::Units) {
         let released = released_by_source.remove(&source).unwrap_or_default();
         let files = if source == Source::IotEvents {
-            resolve::resolve_iot(lake, base, seq, tag, &mut others, released).await?
+            resolve::resolve_iot(
+                lake,
+                base,
+                seq,
+                tag,
+                &mut others,
+                released,
+                opts.parallelism,
+            )
+            .await?
         } else {
             resolve::resolve_keyed(lake, base, seq, tag, source, &mut others, released)
                 .await?
@@ -330,6 +346,10 @@ async fn ingest_new(
         };
         next.insert(source.name().into(), files);
     }
+    info!(
+        seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
+        "resolved"
+    );
     staged.extend(others);
     staged.sort_by_key(|s| s.order);
 

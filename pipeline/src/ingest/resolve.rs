@@ -308,9 +308,9 @@ pub async fn resolve_iot(
     tag: &str,
     staged: &mut [StagedFile],
     released: Released,
+    parallelism: usize,
 ) -> Result<Vec<DataFile>> {
     let source = Source::IotEvents;
-    let hasher = RowHasher::new()?;
     // Month → inputs in arrival order: released rows first, then staged parts.
     let mut months: BTreeMap<i32, Vec<MonthInput>> = BTreeMap::new();
     let mut released_by_month: BTreeMap<i32, Vec<(QuarantineRow, Vec<Value>)>> = BTreeMap::new();
@@ -342,43 +342,84 @@ pub async fn resolve_iot(
         }
     }
 
-    let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
-    let schema = source.lake_schema();
-    for (month, inputs) in months {
+    // Months are independent: resolved side by side (each on its own task, so on its own core),
+    // their files kept in month order.
+    let tasks = months.into_iter().map(|(month, inputs)| {
         let dir = month_dir(month);
-        let mut seen: HashSet<u128> = HashSet::new();
-        for f in base
+        let old: Vec<DataFile> = base
             .files(source.name())
             .iter()
             .filter(|f| f.path.contains(&format!("/{dir}/")))
-        {
-            let mut stream = lake.read_parquet(&f.path, None).await?;
-            while let Some(b) = stream.try_next().await? {
-                seen.extend(hasher.hashes(&b)?);
-            }
-        }
+            .cloned()
+            .collect();
         let path = format!("tables/{}/{dir}/part-{tag}.parquet", source.name());
-        let mut writer = lake.table_writer(path, schema.clone());
-        for input in inputs {
-            let (staged_index, mut batches) = match input {
-                MonthInput::Part { staged, path } => {
-                    (Some(staged), lake.read_parquet(&path, None).await?.boxed())
-                }
-                MonthInput::Released(b) => (None, futures::stream::iter([Ok(b)]).boxed()),
-            };
-            while let Some(b) = batches.try_next().await? {
-                let mask: BooleanArray = hasher
-                    .hashes(&b)?
-                    .into_iter()
-                    .map(|h| Some(seen.insert(h)))
-                    .collect();
-                if let Some(i) = staged_index {
-                    staged[i].superseded += (mask.len() - mask.true_count()) as u64;
-                }
-                writer.write(&filter_record_batch(&b, &mask)?).await?;
-            }
+        let lake = lake.clone();
+        async move {
+            tokio::spawn(resolve_month(lake, old, path, inputs))
+                .await
+                .map_err(|e| Error::Internal(format!("resolving IoT month {month}: {e}")))?
         }
-        files.extend(writer.finish().await?);
+    });
+    let resolved: Vec<Month> = futures::stream::iter(tasks)
+        .buffered(parallelism.max(1))
+        .try_collect()
+        .await?;
+    let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
+    for month in resolved {
+        files.extend(month.file);
+        for (i, n) in month.superseded {
+            staged[i].superseded += n;
+        }
     }
     Ok(files)
+}
+
+/// A resolved IoT month: its new file, and per staged file how many of its rows were
+/// duplicates.
+struct Month {
+    file: Option<DataFile>,
+    superseded: Vec<(usize, u64)>,
+}
+
+/// One month of IoT events: the rows of `inputs` not already in the month's `old` files (nor
+/// earlier in `inputs`), written to `path`.
+async fn resolve_month(
+    lake: Lake,
+    old: Vec<DataFile>,
+    path: String,
+    inputs: Vec<MonthInput>,
+) -> Result<Month> {
+    let hasher = RowHasher::new()?;
+    let mut seen: HashSet<u128> = HashSet::new();
+    for f in &old {
+        let mut stream = lake.read_parquet(&f.path, None).await?;
+        while let Some(b) = stream.try_next().await? {
+            seen.extend(hasher.hashes(&b)?);
+        }
+    }
+    let mut writer = lake.table_writer(path, Source::IotEvents.lake_schema());
+    let mut superseded = Vec::new();
+    for input in inputs {
+        let (staged_index, mut batches) = match input {
+            MonthInput::Part { staged, path } => {
+                (Some(staged), lake.read_parquet(&path, None).await?.boxed())
+            }
+            MonthInput::Released(b) => (None, futures::stream::iter([Ok(b)]).boxed()),
+        };
+        while let Some(b) = batches.try_next().await? {
+            let mask: BooleanArray = hasher
+                .hashes(&b)?
+                .into_iter()
+                .map(|h| Some(seen.insert(h)))
+                .collect();
+            if let Some(i) = staged_index {
+                superseded.push((i, (mask.len() - mask.true_count()) as u64));
+            }
+            writer.write(&filter_record_batch(&b, &mask)?).await?;
+        }
+    }
+    Ok(Month {
+        file: writer.finish().await?,
+        superseded,
+    })
 }

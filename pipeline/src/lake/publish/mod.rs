@@ -31,7 +31,8 @@ use crate::error::{Error, Result};
 
 /// Set to a local folder, each published table's executed physical plan, with DataFusion's
 /// per-operator metrics (rows, elapsed compute, spills), is written there as `<name>.txt`: the
-/// profile of the real run, not of a second `EXPLAIN ANALYZE` execution.
+/// profile of the real run, not of a second `EXPLAIN ANALYZE` execution. A published SQL step
+/// also leaves its statement and parameters there (`engine::context`).
 pub const PROFILE_DIR_ENV: &str = "FIRECREDIT_PROFILE_DIR";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -329,45 +330,36 @@ impl Publisher {
 
     fn files(&self, name: &str, schema: SchemaRef, csv: bool, ndjson: bool) -> TableFiles {
         let parquet_path = self.path_of(name, "parquet");
-        let csv_path = self.path_of(name, "csv");
-        let ndjson_path = self.path_of(name, "ndjson");
-        TableFiles {
-            parquet: self.lake.table_writer(parquet_path.clone(), schema.clone()),
-            parquet_path,
-            csv: csv.then(|| {
-                (
-                    csv_out::CsvWriter::new(&self.lake, &csv_path, schema),
-                    csv_path,
-                )
-            }),
-            ndjson: ndjson.then(|| {
-                (
-                    ndjson_out::NdjsonWriter::new(&self.lake, &ndjson_path),
-                    ndjson_path,
-                )
-            }),
-            rows: 0,
+        let mut encoders = vec![Encoder::spawn(
+            "parquet",
+            parquet_path.clone(),
+            Format::Parquet(Box::new(
+                self.lake.table_writer(parquet_path, schema.clone()),
+            )),
+        )];
+        if csv {
+            let path = self.path_of(name, "csv");
+            let writer = csv_out::CsvWriter::new(&self.lake, &path, schema);
+            encoders.push(Encoder::spawn("csv", path, Format::Csv(writer)));
         }
+        if ndjson {
+            let path = self.path_of(name, "ndjson");
+            let writer = ndjson_out::NdjsonWriter::new(&self.lake, &path);
+            encoders.push(Encoder::spawn("ndjson", path, Format::Ndjson(writer)));
+        }
+        TableFiles { encoders, rows: 0 }
     }
 
     /// Finishes one table's files and records them as outputs; returns the Parquet path.
     async fn close(&mut self, name: &str, files: TableFiles) -> Result<String> {
-        let TableFiles {
-            parquet,
-            parquet_path,
-            csv,
-            ndjson,
-            rows,
-        } = files;
-        parquet.finish_even_if_empty().await?;
-        self.record(name, "parquet", &parquet_path, rows).await?;
-        if let Some((c, path)) = csv {
-            c.finish().await?;
-            self.record(name, "csv", &path, rows).await?;
-        }
-        if let Some((j, path)) = ndjson {
-            j.finish().await?;
-            self.record(name, "ndjson", &path, rows).await?;
+        let TableFiles { encoders, rows } = files;
+        let mut parquet_path = String::new();
+        for encoder in encoders {
+            let (format, path) = encoder.finish().await?;
+            self.record(name, format, &path, rows).await?;
+            if format == "parquet" {
+                parquet_path = path;
+            }
         }
         crate::lake::checkpoint(name);
         Ok(parquet_path)
@@ -469,25 +461,119 @@ impl Publisher {
 }
 
 /// The files of one published table being written.
+/// The files of one published table being written: one encoder per format.
 struct TableFiles {
-    parquet: crate::lake::TableWriter,
-    parquet_path: String,
-    csv: Option<(csv_out::CsvWriter, String)>,
-    ndjson: Option<(ndjson_out::NdjsonWriter, String)>,
+    encoders: Vec<Encoder>,
     rows: u64,
 }
 
 impl TableFiles {
     async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
-        self.parquet.write(batch).await?;
-        if let Some((c, _)) = self.csv.as_mut() {
-            c.write(batch).await?;
-        }
-        if let Some((j, _)) = self.ndjson.as_mut() {
-            j.write(batch).await?;
+        for encoder in &mut self.encoders {
+            encoder.send(batch).await?;
         }
         Ok(())
+    }
+}
+
+/// A table's writer in one format.
+enum Format {
+    Parquet(Box<crate::lake::TableWriter>),
+    Csv(csv_out::CsvWriter),
+    Ndjson(ndjson_out::NdjsonWriter),
+}
+
+impl Format {
+    async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            Format::Parquet(w) => w.write(batch).await,
+            Format::Csv(w) => w.write(batch).await,
+            Format::Ndjson(w) => w.write(batch).await,
+        }
+    }
+
+    async fn finish(self) -> Result<()> {
+        match self {
+            Format::Parquet(w) => w.finish_even_if_empty().await.map(|_| ()),
+            Format::Csv(w) => w.finish().await,
+            Format::Ndjson(w) => w.finish().await,
+        }
+    }
+}
+
+/// Batches a format's encoder has not taken yet: bounds the memory a slow encoder holds.
+const ENCODER_QUEUE: usize = 2;
+
+/// One format's writer on its own task, fed through a short queue: a table's Parquet, CSV and
+/// NDJSON are encoded side by side, and beside the query that produces the batches, instead
+/// of one after the other on the thread that drives the query.
+struct Encoder {
+    format: &'static str,
+    path: String,
+    queue: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
+    task: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl Encoder {
+    fn spawn(format: &'static str, path: String, mut writer: Format) -> Encoder {
+        let (queue, mut batches) = tokio::sync::mpsc::channel::<RecordBatch>(ENCODER_QUEUE);
+        let task = tokio::spawn(async move {
+            while let Some(batch) = batches.recv().await {
+                writer.write(&batch).await?;
+            }
+            writer.finish().await
+        });
+        Encoder {
+            format,
+            path,
+            queue: Some(queue),
+            task: Some(task),
+        }
+    }
+
+    async fn send(&mut self, batch: &RecordBatch) -> Result<()> {
+        let sent = match &self.queue {
+            Some(queue) => queue.send(batch.clone()).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The encoder stopped early: its own error says why.
+        self.queue = None;
+        Err(self.join().await.err().unwrap_or_else(|| {
+            Error::Internal(format!(
+                "the {} encoder of {} stopped",
+                self.format, self.path
+            ))
+        }))
+    }
+
+    /// Closes the queue and waits for the file: its format and path.
+    async fn finish(mut self) -> Result<(&'static str, String)> {
+        self.queue = None;
+        self.join().await?;
+        Ok((self.format, std::mem::take(&mut self.path)))
+    }
+
+    async fn join(&mut self) -> Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.map_err(|e| {
+                Error::Internal(format!("the {} encoder of {}: {e}", self.format, self.path))
+            })?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Encoder {
+    /// A table abandoned part-way (the query failed) is not finished as a short file: its
+    /// encoder is stopped where it is, as the writer itself would have been dropped.
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
     }
 }
 

@@ -24,8 +24,9 @@ pub const MODEL_BY_GROUP: Step = Step::view(
     include_str!("../../../../sql/risk/model_by_group.sql"),
 );
 
-/// The risk-scores SQL with the model's compiled expressions in place of its markers: each
-/// contribution as a column `c_<feature>`, and each column's sort key for the reasons.
+/// The risk-scores SQL with the model's compiled expressions in place of its markers: a tree
+/// model's leaf columns, each contribution as a column `c_<feature>`, and each column's sort
+/// key for the reasons.
 pub fn risk_scores_sql(artifact: &Artifact) -> String {
     let contributions = artifact.sql_contributions();
     let columns = contributions
@@ -43,7 +44,13 @@ pub fn risk_scores_sql(artifact: &Artifact) -> String {
         })
         .collect::<Vec<_>>()
         .join(",\n                      ");
+    let leaves: String = artifact
+        .sql_leaves()
+        .iter()
+        .map(|l| format!(",\n           {l}"))
+        .collect();
     RISK_SCORES_TEMPLATE
+        .replace("/*LEAVES*/", &leaves)
         .replace("/*PROBABILITY*/", &artifact.sql_probability())
         .replace("/*CONTRIBUTIONS*/", &columns)
         .replace("/*KEYS*/", &keys)
