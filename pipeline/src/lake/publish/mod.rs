@@ -331,7 +331,6 @@ impl Publisher {
     fn files(&self, name: &str, schema: SchemaRef, csv: bool, ndjson: bool) -> TableFiles {
         let parquet_path = self.path_of(name, "parquet");
         let mut encoders = vec![Encoder::spawn(
-            "parquet",
             parquet_path.clone(),
             Format::Parquet(Box::new(
                 self.lake.table_writer(parquet_path, schema.clone()),
@@ -340,12 +339,12 @@ impl Publisher {
         if csv {
             let path = self.path_of(name, "csv");
             let writer = csv_out::CsvWriter::new(&self.lake, &path, schema);
-            encoders.push(Encoder::spawn("csv", path, Format::Csv(writer)));
+            encoders.push(Encoder::spawn(path, Format::Csv(writer)));
         }
         if ndjson {
             let path = self.path_of(name, "ndjson");
             let writer = ndjson_out::NdjsonWriter::new(&self.lake, &path);
-            encoders.push(Encoder::spawn("ndjson", path, Format::Ndjson(writer)));
+            encoders.push(Encoder::spawn(path, Format::Ndjson(writer)));
         }
         TableFiles { encoders, rows: 0 }
     }
@@ -353,16 +352,12 @@ impl Publisher {
     /// Finishes one table's files and records them as outputs; returns the Parquet path.
     async fn close(&mut self, name: &str, files: TableFiles) -> Result<String> {
         let TableFiles { encoders, rows } = files;
-        let mut parquet_path = String::new();
         for encoder in encoders {
             let (format, path) = encoder.finish().await?;
             self.record(name, format, &path, rows).await?;
-            if format == "parquet" {
-                parquet_path = path;
-            }
         }
         crate::lake::checkpoint(name);
-        Ok(parquet_path)
+        Ok(self.path_of(name, "parquet"))
     }
 
     /// An output already written by this run.
@@ -485,6 +480,15 @@ enum Format {
 }
 
 impl Format {
+    /// The output format's name, as the manifest records it.
+    fn name(&self) -> &'static str {
+        match self {
+            Format::Parquet(_) => "parquet",
+            Format::Csv(_) => "csv",
+            Format::Ndjson(_) => "ndjson",
+        }
+    }
+
     async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
             Format::Parquet(w) => w.write(batch).await,
@@ -516,7 +520,8 @@ struct Encoder {
 }
 
 impl Encoder {
-    fn spawn(format: &'static str, path: String, mut writer: Format) -> Encoder {
+    fn spawn(path: String, mut writer: Format) -> Encoder {
+        let format = writer.name();
         let (queue, mut batches) = tokio::sync::mpsc::channel::<RecordBatch>(ENCODER_QUEUE);
         let task = tokio::spawn(async move {
             while let Some(batch) = batches.recv().await {
