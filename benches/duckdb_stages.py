@@ -26,7 +26,8 @@ The SQL is translated mechanically for DuckDB's dialect only: parameters become 
 arithmetic; `CAST(ts AS BIGINT)` becomes `epoch_us(ts)`; `local_day(x)` becomes the date at
 UTC+8; integer division is `//`; `make_array` is `list_value`, `array_element` is
 `array_extract`, `arrow_cast(x, 'Utf8')` a cast to VARCHAR; `draw_u` and `plain_number` are
-DuckDB macros computing the same values. Each step's row count must equal firecredit's.
+DuckDB macros computing the same values, and the window functions `next_closing` and
+`union_gain` become the window aggregates that compute their values in DuckDB. Each step's row count must equal firecredit's.
 """
 import argparse
 import csv
@@ -133,6 +134,41 @@ def local_days(sql):
     return "".join(out) + sql[i:]
 
 
+def top_level_split(inner, sep=","):
+    """`inner` split at `sep` outside parentheses and quotes."""
+    cuts = [i for i, c, depth in scan(inner) if depth == 0 and c == sep]
+    return [inner[a + 1:b].strip() for a, b in zip([-1] + cuts, cuts + [len(inner)])]
+
+
+def window_functions(sql):
+    """The project's window functions (pipeline/src/engine/functions/window.rs) as the window
+    aggregates DuckDB runs fast, computing the same values:
+    - `next_closing(ts, closes, state) OVER (PARTITION BY p ORDER BY ...)`: a running minimum
+      of the closings in reverse time order per (p, state);
+    - `union_gain(s, e) OVER (PARTITION BY p ORDER BY o)`: the part of [s, e) after the largest
+      end of the rows before it."""
+    out, i = [], 0
+    while (m := re.search(r"\b(next_closing|union_gain)\(", sql[i:])):
+        j = i + m.start()
+        k = matching(sql, j + len(m.group(1)))
+        args = top_level_split(sql[j + len(m.group(1)) + 1:k])
+        over = re.match(r"\s*OVER\s*\(", sql[k + 1:])
+        end = matching(sql, k + over.end())
+        window = sql[k + over.end() + 1:end]
+        part, order = re.match(r"\s*PARTITION BY (.*?)\s+ORDER BY (.*)", window, re.S).groups()
+        if m.group(1) == "next_closing":
+            ts, closes, state = args
+            new = (f"MIN(CASE WHEN {closes} = 1 THEN {ts} END) OVER (PARTITION BY {part}, {state} "
+                   f"ORDER BY {ts} DESC, {closes} DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
+        else:
+            s, e = args
+            new = (f"GREATEST({e} - GREATEST({s}, COALESCE(MAX({e}) OVER (PARTITION BY {part} "
+                   f"ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), {s})), 0)")
+        out.append(sql[i:j] + new)
+        i = end + 1
+    return "".join(out) + sql[i:]
+
+
 def translate(sql, params):
     sql = "\n".join(strip_comment(line) for line in sql.splitlines())
     for k in sorted(params, key=len, reverse=True):
@@ -145,6 +181,7 @@ def translate(sql, params):
             lit = f"'{v}'"
         sql = sql.replace("$" + k, lit)
     sql = local_days(sql)
+    sql = window_functions(sql)
     sql = sql.replace("/ 86400000000", "// 86400000000")
     sql = re.sub(r"/\s*CASE WHEN d\.kind", "// CASE WHEN d.kind", sql)
     sql = casts(sql)
@@ -170,7 +207,7 @@ def arrow_casts(sql):
     return "".join(out) + sql[i:]
 
 
-# The project's functions (pipeline/src/engine/functions.rs) as DuckDB macros.
+# The project's scalar functions (pipeline/src/engine/functions/mod.rs) as DuckDB macros.
 MACROS = [
     # u(text) = (first 8 bytes of SHA-256(text), big-endian, + 0.5) / 2^64.
     "CREATE MACRO draw_u(t) AS CAST(('0x' || substr(sha256(t), 1, 8)) AS UBIGINT) / 4294967296.0"

@@ -3,6 +3,8 @@
 -- opened before the window count from its start; open ones run to its end).
 -- Inputs: iot_intervals. Parameters: $iot_window_start_us, $iot_window_end_us (UTC
 -- microseconds of the window's local midnights).
+-- Function: union_gain (pipeline/src/engine/functions/window.rs): the length each interval
+-- adds to the union of those that start before it.
 WITH intervals AS (
     SELECT device_id, unit_id, element,
            GREATEST(start_us, $iot_window_start_us) AS s,
@@ -13,28 +15,15 @@ WITH intervals AS (
     WHERE COALESCE(end_us, $iot_window_end_us) > $iot_window_start_us
       AND start_us < $iot_window_end_us
 ),
-ordered AS (
-    SELECT *,
-           MAX(e) OVER (PARTITION BY device_id, element ORDER BY s, e
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+gains AS (
+    SELECT device_id, unit_id, element, s,
+           union_gain(s, e) OVER (PARTITION BY device_id, element ORDER BY s, e) AS gain
     FROM intervals
-),
-islands AS (
-    SELECT *,
-           SUM(CASE WHEN prev_end IS NULL OR s > prev_end THEN 1 ELSE 0 END) OVER (
-               PARTITION BY device_id, element ORDER BY s, e
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS island
-    FROM ordered
-),
-merged AS (
-    SELECT device_id, element, island, MIN(unit_id) AS unit_id, MIN(s) AS s, MAX(e) AS e
-    FROM islands
-    GROUP BY device_id, element, island
 )
 SELECT device_id, MIN(unit_id) AS unit_id, element,
-       SUM(e - s) AS down_us,
-       CAST(SUM(e - s) AS DOUBLE) / 3600000000.0 AS down_hours,
+       SUM(gain) AS down_us,
+       CAST(SUM(gain) AS DOUBLE) / 3600000000.0 AS down_hours,
        MIN(s) AS first_start_us
-FROM merged
+FROM gains
 GROUP BY device_id, element
 ORDER BY device_id, element

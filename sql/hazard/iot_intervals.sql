@@ -6,33 +6,33 @@
 -- the opening's instant gives a zero-length interval; a second opening nests inside the first
 -- (the union removes it); a closing with nothing open closes nothing.
 -- Inputs: iot_events. Parameter: $iot_window_end_us (events at or after it are unknown).
-WITH transitions (event, state, closes) AS (
-    VALUES ('offline', 'offline', 0), ('online', 'offline', 1),
-           ('fault', 'fault', 0), ('restore', 'fault', 1),
-           ('shield', 'shield', 0), ('unshield', 'shield', 1),
-           ('pressure_low', 'pressure', 0), ('restore', 'pressure', 1)
+-- Function: next_closing (pipeline/src/engine/functions/window.rs).
+-- States and elements are numbered (offline 1, fault 2, shield 3, pressure 4; CI1 1, CI2 2):
+-- every event is sorted by them, and numbers sort faster than names.
+WITH transitions (event, system, state, element, closes) AS (
+    VALUES ('offline', 'auto_alarm', 1, 1, 0), ('online', 'auto_alarm', 1, 1, 1),
+           ('fault', 'auto_alarm', 2, 1, 0), ('restore', 'auto_alarm', 2, 1, 1),
+           ('shield', 'auto_alarm', 3, 1, 0), ('unshield', 'auto_alarm', 3, 1, 1),
+           ('pressure_low', 'sprinkler', 4, 2, 0), ('restore', 'sprinkler', 4, 2, 1),
+           ('pressure_low', 'hydrant', 4, 2, 0), ('restore', 'hydrant', 4, 2, 1)
 ),
 ev AS (
-    SELECT e.device_id, e.unit_id, t.state, t.closes,
-           CASE WHEN t.state = 'pressure' THEN 'CI2' ELSE 'CI1' END AS element,
-           CAST(e.ts AS BIGINT) AS ts_us
+    SELECT e.device_id, e.unit_id, t.state, t.element, t.closes, CAST(e.ts AS BIGINT) AS ts_us
     FROM iot_events e
-    JOIN transitions t ON t.event = e.event
+    JOIN transitions t ON t.event = e.event AND t.system = e.system
     WHERE CAST(e.ts AS BIGINT) < $iot_window_end_us
-      AND ((t.state <> 'pressure' AND e.system = 'auto_alarm')
-           OR (t.state = 'pressure' AND e.system IN ('sprinkler', 'hydrant')))
 ),
 opened AS (
-    SELECT device_id, unit_id, element, closes, ts_us AS start_us,
-           -- The next closing at or after this row, as a running minimum in reverse order
-           -- (closings sort before openings of the same instant, so they follow them
-           -- forwards); a running frame streams instead of buffering whole partitions.
-           MIN(CASE WHEN closes = 1 THEN ts_us END) OVER (
-               PARTITION BY device_id, state ORDER BY ts_us DESC, closes DESC
-               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS end_us
+    SELECT device_id, unit_id, element AS element_no, closes, ts_us AS start_us,
+           -- The first closing of the row's state at or after it. Closings sort after openings
+           -- of the same instant, so they close them (zero length); the state breaks the last
+           -- ties, so the output's order is total.
+           next_closing(ts_us, closes, state) OVER (
+               PARTITION BY device_id, element ORDER BY ts_us, closes, state) AS end_us
     FROM ev
 )
-SELECT device_id, unit_id, element, start_us, end_us
+SELECT device_id, unit_id, CASE element_no WHEN 1 THEN 'CI1' ELSE 'CI2' END AS element,
+       start_us, end_us
 FROM opened
 WHERE closes = 0
-ORDER BY device_id, element, start_us
+ORDER BY device_id, element_no, start_us

@@ -7,7 +7,7 @@
 -- Inputs: open_units, unit_scores, inspections, campaign. Parameters: $as_of, $as_of_day,
 -- $plan_seed, «plan_recent_days», «plan_year_days», «plan_year_max», «plan_grade_factor_a» …
 -- «plan_grade_factor_d», «plan_risk_factor_1» … «plan_risk_factor_4». draw_u is firecredit's
--- function (SHA-256, see engine/functions.rs).
+-- function (SHA-256, see engine/functions/mod.rs).
 WITH random_recent AS (
     SELECT unit_id,
            SUM(CASE WHEN CAST(inspected_on AS INT) > $as_of_day - $plan_recent_days

@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`session`]: the DataFusion session (local, or a Ballista cluster), its memory pool and
 //!   spill folder; a second session of the same run is its [`session::sibling`].
-//! - [`functions`]: the SQL functions of the project (`draw_u`, `local_day`).
+//! - [`functions`]: the SQL functions of the project (`draw_u`, `local_day`, the window
+//!   functions `next_closing` and `union_gain`).
 //! - [`catalog`]: lake tables, published files and in-memory tables registered by name.
 //! - [`rules`]: the rule tables as SQL tables and the common views (`voided_events`,
 //!   `open_units`).

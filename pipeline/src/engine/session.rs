@@ -176,6 +176,9 @@ async fn connect(origin: SessionOrigin, runtime: Arc<RuntimeEnv>) -> Result<Sess
     for f in super::functions::functions() {
         ctx.register_udf(f.as_ref().clone());
     }
+    for f in super::functions::window_functions() {
+        ctx.register_udwf(f.as_ref().clone());
+    }
     Ok(ctx)
 }
 

@@ -43,7 +43,7 @@ fn all_names(name: &str, aliases: &[String]) -> Vec<String> {
 pub async fn start_executor(opts: ExecutorOptions) -> Result<()> {
     let what = format!("executor {}:{}", opts.bind_host, opts.port);
     // Ballista's default executor registry lacks the nested (array) functions its scheduler
-    // plans with; the project's SQL uses `array_sort` and `array_agg`, and `draw_u`.
+    // plans with; the project's SQL uses `array_sort` and `array_agg`, and its own functions.
     let mut registry = BallistaFunctionRegistry::default();
     for f in ballista_scalar_functions()
         .into_iter()
@@ -51,6 +51,11 @@ pub async fn start_executor(opts: ExecutorOptions) -> Result<()> {
     {
         for name in all_names(f.name(), f.aliases()) {
             registry.scalar_functions.insert(name, f.clone());
+        }
+    }
+    for f in crate::engine::functions::window_functions() {
+        for name in all_names(f.name(), f.aliases()) {
+            registry.window_functions.insert(name, f.clone());
         }
     }
     for f in ballista_aggregate_functions() {

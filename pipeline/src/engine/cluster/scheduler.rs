@@ -33,11 +33,15 @@ pub async fn start_scheduler(opts: SchedulerOptions) -> Result<()> {
         external_host: opts.external_host.clone(),
         ..Default::default()
     };
-    // Plans arrive as logical plans naming `draw_u`: the scheduler's sessions must know it.
+    // Plans arrive as logical plans naming `draw_u` and `next_closing`: the scheduler's sessions
+    // must know them.
     config.override_session_builder = Some(Arc::new(|session_config| {
         let mut state = default_session_builder(session_config)?;
         for f in crate::engine::functions::functions() {
             state.register_udf(f)?;
+        }
+        for f in crate::engine::functions::window_functions() {
+            state.register_udwf(f)?;
         }
         Ok(state)
     }));

@@ -4,7 +4,12 @@
 //! - `local_day(ts)`: the local (Asia/Shanghai) calendar date of an instant, for timestamps and
 //!   for UTC microseconds alike, so that the time zone is written once;
 //! - `plain_number(x)`: a number as text without trailing zeros (`5000`, `2500.5`), as the
-//!   enforcement alerts' details are written (supervision.md §7).
+//!   enforcement alerts' details are written (supervision.md §7);
+//! - the window functions of [`window`] (`next_closing`, `union_gain`).
+//!
+//! Layout: scalar functions here, window functions in [`window`].
+
+mod window;
 
 use std::sync::Arc;
 
@@ -19,6 +24,8 @@ use datafusion::logical_expr::{
 use sha2::{Digest, Sha256};
 
 use crate::contract::values::local_day;
+
+pub use window::{next_closing, union_gain, window_functions};
 
 /// Every function of the project's SQL.
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
