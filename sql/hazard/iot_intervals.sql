@@ -8,7 +8,7 @@
 -- Inputs: iot_events. Parameter: $iot_window_end_us (events at or after it are unknown).
 -- Function: next_closing (pipeline/src/engine/functions/window.rs).
 -- States and elements are numbered (offline 1, fault 2, shield 3, pressure 4; CI1 1, CI2 2):
--- every event is sorted by them, and numbers sort faster than names.
+-- every event is sorted by them, and small numbers sort faster than names (decision 119).
 WITH transitions (event, system, state, element, closes) AS (
     VALUES ('offline', 'auto_alarm', 1, 1, 0), ('online', 'auto_alarm', 1, 1, 1),
            ('fault', 'auto_alarm', 2, 1, 0), ('restore', 'auto_alarm', 2, 1, 1),
@@ -17,7 +17,9 @@ WITH transitions (event, system, state, element, closes) AS (
            ('pressure_low', 'hydrant', 4, 2, 0), ('restore', 'hydrant', 4, 2, 1)
 ),
 ev AS (
-    SELECT e.device_id, e.unit_id, t.state, t.element, t.closes, CAST(e.ts AS BIGINT) AS ts_us
+    SELECT e.device_id, e.unit_id, CAST(t.state AS TINYINT) AS state,
+           CAST(t.element AS TINYINT) AS element, CAST(t.closes AS TINYINT) AS closes,
+           CAST(e.ts AS BIGINT) AS ts_us
     FROM iot_events e
     JOIN transitions t ON t.event = e.event AND t.system = e.system
     WHERE CAST(e.ts AS BIGINT) < $iot_window_end_us
