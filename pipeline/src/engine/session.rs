@@ -173,12 +173,7 @@ async fn connect(origin: SessionOrigin, runtime: Arc<RuntimeEnv>) -> Result<Sess
         Engine::Ballista { host, port } => distributed(config, runtime, &host, port).await?,
     };
     lake.register_store(&ctx);
-    for f in super::functions::functions() {
-        ctx.register_udf(f.as_ref().clone());
-    }
-    for f in super::functions::window_functions() {
-        ctx.register_udwf(f.as_ref().clone());
-    }
+    super::functions::register(&mut *ctx.state_ref().write())?;
     Ok(ctx)
 }
 

@@ -7,7 +7,6 @@ use ballista_core::utils::default_session_builder;
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use datafusion::execution::FunctionRegistry;
 
 use super::cluster_error;
 use crate::error::Result;
@@ -37,12 +36,7 @@ pub async fn start_scheduler(opts: SchedulerOptions) -> Result<()> {
     // must know them.
     config.override_session_builder = Some(Arc::new(|session_config| {
         let mut state = default_session_builder(session_config)?;
-        for f in crate::engine::functions::functions() {
-            state.register_udf(f)?;
-        }
-        for f in crate::engine::functions::window_functions() {
-            state.register_udwf(f)?;
-        }
+        crate::engine::functions::register(&mut state)?;
         Ok(state)
     }));
     let cluster = BallistaCluster::new_from_config(&config)

@@ -17,6 +17,7 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Array, Float64Arr
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::{exec_err, Result as DfResult, ScalarValue};
+use datafusion::execution::FunctionRegistry;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
@@ -27,7 +28,19 @@ use crate::contract::values::local_day;
 
 pub use window::{next_closing, union_gain, window_functions};
 
-/// Every function of the project's SQL.
+/// Registers every function of the project's SQL, scalar and window, in a session's state
+/// (a local session's, or a Ballista scheduler's).
+pub fn register(state: &mut dyn FunctionRegistry) -> DfResult<()> {
+    for f in functions() {
+        state.register_udf(f)?;
+    }
+    for f in window_functions() {
+        state.register_udwf(f)?;
+    }
+    Ok(())
+}
+
+/// Every scalar function of the project's SQL.
 pub fn functions() -> Vec<Arc<ScalarUDF>> {
     vec![
         Arc::new(ScalarUDF::from(DrawU {
