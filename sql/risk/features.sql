@@ -189,16 +189,29 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
        CASE WHEN st.major_hazard THEN 1.0 ELSE 0.0 END AS f_major_hazard,
        -- Area context: the grid's fires of three years per 1000 open units, smoothed.
        CAST(COALESCE(gf.fires, 0) AS DOUBLE) / (COALESCE(gu.units, 0) + 20) * 1000.0 AS f_grid_fire_rate
-FROM base b
-LEFT JOIN viol v ON v.unit_id = b.unit_id AND v.cutoff = b.cutoff
-LEFT JOIN hazards h ON h.unit_id = b.unit_id AND h.cutoff = b.cutoff
-LEFT JOIN insp i ON i.unit_id = b.unit_id AND i.cutoff = b.cutoff
-LEFT JOIN compl m ON m.unit_id = b.unit_id AND m.cutoff = b.cutoff
-LEFT JOIN inc n ON n.unit_id = b.unit_id AND n.cutoff = b.cutoff
-LEFT JOIN alarms a ON a.unit_id = b.unit_id AND a.cutoff = b.cutoff
-LEFT JOIN downtime d ON d.unit_id = b.unit_id AND d.cutoff = b.cutoff
-LEFT JOIN grid_units gu ON gu.grid_id = b.grid_id AND gu.cutoff = b.cutoff
-LEFT JOIN grid_fires gf ON gf.grid_id = b.grid_id AND gf.cutoff = b.cutoff
-LEFT JOIN unit_status st ON st.unit_id = b.unit_id AND st.cutoff = b.cutoff
-LEFT JOIN labels l ON l.unit_id = b.unit_id AND l.cutoff = b.cutoff
+-- Each aggregate is the left input of its join, and the rows of `base` come through on the
+-- right: DataFusion builds a join's hash table from its left input, and with `base` on the left
+-- every join copied every column of the growing rows into a new table (decisions.md 120).
+FROM
+     labels l RIGHT JOIN (
+     unit_status st RIGHT JOIN (
+     grid_fires gf RIGHT JOIN (
+     grid_units gu RIGHT JOIN (
+     downtime d RIGHT JOIN (
+     alarms a RIGHT JOIN (
+     inc n RIGHT JOIN (
+     compl m RIGHT JOIN (
+     insp i RIGHT JOIN (
+     hazards h RIGHT JOIN (
+     viol v RIGHT JOIN base b ON v.unit_id = b.unit_id AND v.cutoff = b.cutoff)
+       ON h.unit_id = b.unit_id AND h.cutoff = b.cutoff)
+       ON i.unit_id = b.unit_id AND i.cutoff = b.cutoff)
+       ON m.unit_id = b.unit_id AND m.cutoff = b.cutoff)
+       ON n.unit_id = b.unit_id AND n.cutoff = b.cutoff)
+       ON a.unit_id = b.unit_id AND a.cutoff = b.cutoff)
+       ON d.unit_id = b.unit_id AND d.cutoff = b.cutoff)
+       ON gu.grid_id = b.grid_id AND gu.cutoff = b.cutoff)
+       ON gf.grid_id = b.grid_id AND gf.cutoff = b.cutoff)
+       ON st.unit_id = b.unit_id AND st.cutoff = b.cutoff)
+       ON l.unit_id = b.unit_id AND l.cutoff = b.cutoff
 ORDER BY b.cutoff, b.unit_id
