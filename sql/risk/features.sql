@@ -192,6 +192,7 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
 -- Each aggregate is the left input of its join, and the rows of `base` come through on the
 -- right: DataFusion builds a join's hash table from its left input, and with `base` on the left
 -- every join copied every column of the growing rows into a new table (decisions.md 120).
+-- Read from the inside out: `base` left-joined to each aggregate in turn.
 FROM
      labels l RIGHT JOIN (
      unit_status st RIGHT JOIN (
