@@ -407,6 +407,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn enum_values_are_stored_lower_case() {
+        // `values::parse` matches ASCII text against them case-insensitively and stores them.
+        for s in Source::ALL {
+            for f in s.fields() {
+                if let Kind::Enum(allowed) = f.kind {
+                    for a in allowed {
+                        assert_eq!(*a, a.to_lowercase(), "{}.{}", s.name(), f.name);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn every_source_round_trips_its_name_and_has_an_id_first() {
         for s in Source::ALL {
             assert_eq!(s.name().parse::<Source>().unwrap(), s);

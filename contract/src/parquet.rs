@@ -12,7 +12,7 @@ use parquet::file::reader::ChunkReader;
 
 use crate::records::{
     clip, map_columns, oversize_cell, too_large_record, Each, Encoding, FileInfo, Format, Limits,
-    RawRow, ReadError, CLIPPED_RAW_BYTES,
+    Raw, RawRow, ReadError, CLIPPED_RAW_BYTES,
 };
 use crate::Source;
 
@@ -127,7 +127,7 @@ pub fn read_parquet<E>(
             };
             each(RawRow {
                 line: row,
-                raw: &raw,
+                raw: Raw::Text(&raw),
                 fields: &fields,
                 defect,
             })

@@ -120,10 +120,11 @@ fn rows(
         }
         // The raw row is the record (within its limit, re-quoted: at most three bytes per byte
         // counted) or a clipped prefix.
+        let raw = row.raw.text();
         assert!(
-            row.raw.len() <= 3 * PROBE_LIMITS.record_bytes + 64,
+            raw.len() <= 3 * PROBE_LIMITS.record_bytes + 64,
             "raw row of {} bytes",
-            row.raw.len()
+            raw.len()
         );
         let defect = row.defect.clone();
         match validator.validate(row.fields, row.defect) {

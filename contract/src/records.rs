@@ -3,6 +3,7 @@
 //! file, except for UTF-16 files, which are decoded whole (they are rare and small exports).
 //! Parquet inbox files are read by the pipeline, which has Arrow.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::Path;
@@ -65,11 +66,34 @@ impl Encoding {
     }
 }
 
+/// The raw row for the quarantine: text as read, or (a CSV record) made when asked for, since
+/// most rows are valid and never need it.
+#[derive(Clone, Copy)]
+pub enum Raw<'a> {
+    Text(&'a str),
+    Made(&'a dyn Fn() -> String),
+}
+
+impl<'a> Raw<'a> {
+    pub fn text(&self) -> Cow<'a, str> {
+        match *self {
+            Raw::Text(t) => Cow::Borrowed(t),
+            Raw::Made(make) => Cow::Owned(make()),
+        }
+    }
+}
+
+impl std::fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
 /// One row as read: its 1-based line (CSV/NDJSON) or row number (Parquet), the raw row for the
 /// quarantine, and each contract field's text (`None` = absent or empty).
 pub struct RawRow<'a> {
     pub line: u64,
-    pub raw: &'a str,
+    pub raw: Raw<'a>,
     pub fields: &'a [Option<String>],
     /// A defect found while reading (`too_large`, `bad_encoding`, `parse_error`), with detail.
     /// A `too_large` row's oversize cells are absent and its `raw` is clipped.
@@ -153,13 +177,22 @@ pub fn detect_encoding(head: &[u8]) -> Encoding {
     }
 }
 
-fn decode_cell(bytes: &[u8], enc: Encoding) -> Option<String> {
+/// Decodes one cell into `out` (cleared first); false when its bytes are not valid text.
+fn decode_cell_into(bytes: &[u8], enc: Encoding, out: &mut String) -> bool {
+    out.clear();
     match enc {
-        Encoding::Gb18030 => GB18030
-            .decode_without_bom_handling_and_without_replacement(bytes)
-            .map(|c| c.into_owned()),
-        _ => std::str::from_utf8(bytes).ok().map(str::to_string),
+        Encoding::Gb18030 => {
+            match GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+                Some(text) => out.push_str(&text),
+                None => return false,
+            }
+        }
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) => out.push_str(text),
+            Err(_) => return false,
+        },
     }
+    true
 }
 
 fn read_head(file: &mut impl Read) -> Result<Vec<u8>, String> {
@@ -291,7 +324,7 @@ pub(crate) fn too_large_record<E>(
     );
     each(RawRow {
         line,
-        raw: &raw,
+        raw: Raw::Text(&raw),
         fields,
         defect: Some((Reason::TooLarge, detail)),
     })
@@ -523,12 +556,16 @@ pub fn read_csv<'r, E>(
     }
     let header: Vec<String> = reader
         .fields()
-        .map(|h| decode_cell(h, cell_encoding))
+        .map(|h| {
+            let mut text = String::new();
+            decode_cell_into(h, cell_encoding, &mut text).then_some(text)
+        })
         .collect::<Option<_>>()
         .ok_or_else(|| ReadError::Unreadable("header row is not decodable".into()))?;
     let (mapping, mut warnings) = map_columns(source, header.iter().map(String::as_str))?;
     let mut fields: Vec<Option<String>> = vec![None; mapping.len()];
-    let mut raw_buf = Vec::new();
+    // The cells' strings are kept from row to row (cleared, not freed): no allocation per cell.
+    let mut spare: Vec<String> = Vec::new();
     let mut line = 1u64;
     while let Some(record) = reader.next().map_err(io)? {
         // The csv crate counts lines by `\n` only, but also ends records at a lone `\r` (old Mac
@@ -538,22 +575,12 @@ pub fn read_csv<'r, E>(
         if record.lines > limits.record_lines || record.too_large {
             long.note(line);
         }
-        fields.iter_mut().for_each(|f| *f = None);
+        spare.extend(fields.iter_mut().filter_map(Option::take));
         if record.too_large {
             let kept = reader.kept();
             let prefix = decode_lossy(&kept[..CLIPPED_RAW_BYTES.min(kept.len())]);
             too_large_record(each, line, &prefix, record.bytes, limits, &fields)?;
             continue;
-        }
-        raw_buf.clear();
-        {
-            let mut w = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(&mut raw_buf);
-            let _ = w.write_record(reader.fields());
-        }
-        if raw_buf.last() == Some(&b'\n') {
-            raw_buf.pop();
         }
         let mut defect = None;
         if reader.len != header.len() {
@@ -569,24 +596,44 @@ pub fn read_csv<'r, E>(
             if bytes.is_empty() {
                 continue;
             }
-            match decode_cell(bytes, cell_encoding) {
-                Some(text) => *slot = Some(text),
-                None => {
-                    defect = Some((
-                        Reason::BadEncoding,
-                        format!("invalid {} bytes", encoding.name()),
-                    ));
-                }
+            let mut text = spare.pop().unwrap_or_default();
+            if decode_cell_into(bytes, cell_encoding, &mut text) {
+                *slot = Some(text);
+            } else {
+                spare.push(text);
+                defect = Some((
+                    Reason::BadEncoding,
+                    format!("invalid {} bytes", encoding.name()),
+                ));
             }
         }
-        let mut raw = decode_lossy(&raw_buf);
-        if let Some(too_large) = oversize_cell(&mut fields, source, limits) {
-            raw = clip(&raw, CLIPPED_RAW_BYTES, raw.len());
-            defect = Some(too_large);
-        }
+        // The record as read, re-quoted: made only for a row the quarantine keeps.
+        let requoted = || {
+            let mut buf = Vec::new();
+            {
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(&mut buf);
+                let _ = w.write_record(reader.fields());
+            }
+            if buf.last() == Some(&b'\n') {
+                buf.pop();
+            }
+            decode_lossy(&buf)
+        };
+        let clipped;
+        let raw = match oversize_cell(&mut fields, source, limits) {
+            Some(too_large) => {
+                let text = requoted();
+                clipped = clip(&text, CLIPPED_RAW_BYTES, text.len());
+                defect = Some(too_large);
+                Raw::Text(&clipped)
+            }
+            None => Raw::Made(&requoted),
+        };
         each(RawRow {
             line,
-            raw: &raw,
+            raw,
             fields: &fields,
             defect,
         })
@@ -727,7 +774,7 @@ pub fn read_ndjson<E>(
         }
         each(RawRow {
             line,
-            raw: &raw,
+            raw: Raw::Text(&raw),
             fields: &fields,
             defect,
         })

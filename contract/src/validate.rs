@@ -2,6 +2,7 @@
 //! that applies (in the contract's order) with a detail naming the field.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 
 use crate::values::{parse, Value};
 use crate::{Check, Reason, Source};
@@ -17,14 +18,15 @@ pub trait CodeBook {
     fn is_bonus_code(&self, code: &str) -> bool;
 }
 
-pub struct Validator<'a> {
+/// `S`: the registry's hasher (ingest looks up every row's unit, so it picks a fast one).
+pub struct Validator<'a, S = RandomState> {
     pub source: Source,
     pub codes: &'a dyn CodeBook,
     /// Unit ids of the registry as it stands after this ingest's units.
-    pub units: &'a HashSet<String>,
+    pub units: &'a HashSet<String, S>,
 }
 
-impl Validator<'_> {
+impl<S: BuildHasher> Validator<'_, S> {
     /// Validates `fields` (text in contract order). A `defect` found by the reader competes with
     /// the field checks: the earlier reason in the contract's order wins.
     pub fn validate(

@@ -45,6 +45,12 @@ pub fn parse(kind: Kind, text: &str) -> Result<Value, Reason> {
         Kind::Timestamp => parse_timestamp(t)
             .map(Value::Timestamp)
             .ok_or(Reason::ParseError),
+        // ASCII text (nearly all of it) is matched without a lower-cased copy.
+        Kind::Enum(allowed) if t.is_ascii() => allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(t))
+            .map(|a| Value::Str((*a).to_string()))
+            .ok_or(Reason::BadEnum),
         Kind::Enum(allowed) => {
             let lower = t.to_lowercase();
             if allowed.contains(&lower.as_str()) {

@@ -2,10 +2,11 @@
 //!
 //! Two passes, so that memory stays bounded whatever the file size:
 //! 1. **stage** (`stage.rs`): each file is read as a stream, every row validated, and the
-//!    candidates written to a staging area batch by batch (IoT split by month); bad rows go to
-//!    the quarantine with their reason.
+//!    candidates written to a staging area batch by batch (IoT split by month, a device's
+//!    resends dropped); bad rows go to the quarantine with their reason.
 //! 2. **resolve** (`resolve.rs`): versions of one id are settled (the same id sent again is an
-//!    update), exact duplicate IoT rows are dropped, and the new table files are written.
+//!    update), exact duplicate IoT rows are dropped (`identity.rs`), and the new table files
+//!    are written; a staged IoT month part with nothing to drop is moved into the table.
 //!
 //! Units are staged and resolved first, so every other source checks `unit_id` against the
 //! registry as it stands after this ingest, and quarantined `unknown_unit` rows whose unit has
@@ -13,6 +14,7 @@
 //! through the ingest log (`lake::commit`): all of it becomes visible, or a rerun finishes it.
 
 pub mod batch;
+mod identity;
 pub mod read;
 mod resolve;
 mod stage;
@@ -22,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use foldhash::HashSet as FastSet;
 use futures::TryStreamExt;
 use tokio::sync::Semaphore;
 use tracing::{info, warn};
@@ -289,11 +292,13 @@ async fn ingest_new(
 
     // Units first: the registry as it stands after this ingest.
     let old_units = read_ids(lake, base, Source::Units).await?;
-    let no_units = Arc::new(HashSet::new());
+    let no_units = Arc::new(FastSet::default());
     let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
     let units_out =
-        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &mut staged, Vec::new())
-            .await?;
+        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new()).await?;
+    for (i, n) in &units_out.superseded {
+        staged[*i].superseded += n;
+    }
     let mut registry = old_units;
     registry.extend(units_out.winners.keys().cloned());
     let registry = Arc::new(registry);
@@ -326,26 +331,33 @@ async fn ingest_new(
             .or_default()
             .push((row, values));
     }
-    for source in Source::ALL.into_iter().filter(|s| *s != Source::Units) {
+    // One keyed source at a time: side by side, their version maps held at once took a GD-1M
+    // ingest's peak RSS from 2.0 to 2.4 GiB for 4 % of its time (decision 121).
+    for source in Source::ALL
+        .into_iter()
+        .filter(|s| !matches!(s, Source::Units | Source::IotEvents))
+    {
         let released = released_by_source.remove(&source).unwrap_or_default();
-        let files = if source == Source::IotEvents {
-            resolve::resolve_iot(
-                lake,
-                base,
-                seq,
-                tag,
-                &mut others,
-                released,
-                opts.parallelism,
-            )
-            .await?
-        } else {
-            resolve::resolve_keyed(lake, base, seq, tag, source, &mut others, released)
-                .await?
-                .files
-        };
-        next.insert(source.name().into(), files);
+        let out = resolve::resolve_keyed(lake, base, seq, tag, source, &others, released).await?;
+        for (i, n) in out.superseded {
+            others[i].superseded += n;
+        }
+        next.insert(source.name().into(), out.files);
     }
+    let released_iot = released_by_source
+        .remove(&Source::IotEvents)
+        .unwrap_or_default();
+    let files = resolve::resolve_iot(
+        lake,
+        base,
+        seq,
+        tag,
+        &mut others,
+        released_iot,
+        opts.parallelism,
+    )
+    .await?;
+    next.insert(Source::IotEvents.name().into(), files);
     info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "resolved"
@@ -402,7 +414,7 @@ async fn ingest_new(
 async fn stage_all(
     ctx: &stage::StageContext,
     files: Vec<(usize, InboxFile)>,
-    registry: Arc<HashSet<String>>,
+    registry: Arc<FastSet<String>>,
     parallelism: usize,
 ) -> Result<Vec<StagedFile>> {
     let permits = Arc::new(Semaphore::new(parallelism.max(1)));
@@ -467,9 +479,9 @@ async fn stage_all(
 }
 
 /// All ids of a keyed source in the lake.
-async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<HashSet<String>> {
+async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<FastSet<String>> {
     let id = source.fields()[0].name;
-    let mut ids = HashSet::new();
+    let mut ids = FastSet::default();
     for f in snapshot.files(source.name()) {
         let mut stream = lake.read_parquet(&f.path, Some(&[id])).await?;
         while let Some(batch) = stream.try_next().await? {
@@ -523,7 +535,7 @@ async fn release(
     seq: u64,
     tag: &str,
     rules: &RuleSet,
-    registry: &HashSet<String>,
+    registry: &FastSet<String>,
 ) -> Result<(Vec<DataFile>, Released)> {
     let mut out = Released {
         rows: vec![],

@@ -5,20 +5,23 @@
 //! path byte order, rows in file order): a newcomer replaces the current winner unless both
 //! carry `updated_at` and the newcomer's is earlier. The loser is `superseded`.
 //!
-//! `iot_events`: the whole row is the identity; a row equal to one already kept (in the lake or
-//! earlier in this ingest) is superseded. Rows are stored by local month, so only the months an
-//! ingest touches are read back to find duplicates.
+//! `iot_events`: the whole row is the identity (`identity.rs`); a row equal to one already kept
+//! (in the lake or earlier in this ingest) is superseded. Rows are stored by local month, so only
+//! the months an ingest touches are read back to find duplicates, and a staged month part with
+//! none is moved into the table instead of being written again.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::TimestampMicrosecondType;
-use datafusion::arrow::row::{RowConverter, SortField};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 use super::batch::RowBatchBuilder;
+use super::identity::{self, RowHasher};
 use super::stage::{month_of, StagedFile};
 use crate::contract::values::Value;
 use crate::contract::Source;
@@ -29,6 +32,8 @@ use crate::lake::{DataFile, Lake, Snapshot};
 
 pub struct KeyedOut {
     pub files: Vec<DataFile>,
+    /// Per staged file (its index), how many of its rows lost to another version.
+    pub superseded: Vec<(usize, u64)>,
     /// Ids whose winning version came from this ingest → the inbox file it came from.
     pub winners: HashMap<String, String>,
 }
@@ -73,7 +78,10 @@ impl Input<'_> {
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
         Ok(match self {
             Input::Memory(b) => futures::stream::iter([Ok(b.clone())]).boxed(),
-            Input::Staged(s) => lake.read_parquet(&s.parts[part].path, None).await?.boxed(),
+            Input::Staged(s) => lake
+                .read_parquet(&s.parts[part].file.path, None)
+                .await?
+                .boxed(),
         })
     }
 }
@@ -102,7 +110,7 @@ pub async fn resolve_keyed(
     seq: u64,
     tag: &str,
     source: Source,
-    staged: &mut [StagedFile],
+    staged: &[StagedFile],
     released: Released,
 ) -> Result<KeyedOut> {
     let ts_idx = source.updated_at_field();
@@ -122,7 +130,7 @@ pub async fn resolve_keyed(
     }
 
     // The lake's `updated_at` per id, where the source has one.
-    let mut old_ts: HashMap<String, Option<i64>> = HashMap::new();
+    let mut old_ts: HashMap<String, Option<i64>> = HashMap::default();
     if let Some(ti) = ts_idx {
         let id_name = source.fields()[0].name;
         let ts_name = source.fields()[ti].name;
@@ -142,7 +150,7 @@ pub async fn resolve_keyed(
     }
 
     let mut superseded = vec![0u64; inputs.len()];
-    let mut current: HashMap<String, Current> = HashMap::new();
+    let mut current: HashMap<String, Current> = HashMap::default();
     let mut part_rows: Vec<Vec<usize>> = Vec::new();
     for (slot, input) in inputs.iter().enumerate() {
         let mut rows_per_part = Vec::new();
@@ -187,7 +195,7 @@ pub async fn resolve_keyed(
         .iter()
         .map(|parts| parts.iter().map(|n| vec![false; *n]).collect())
         .collect();
-    let mut winners = HashMap::new();
+    let mut winners = HashMap::default();
     for (id, cur) in &current {
         if let Some((s, p, r)) = cur.at {
             keep[s as usize][p as usize][r as usize] = true;
@@ -252,49 +260,27 @@ pub async fn resolve_keyed(
         }
     }
     files.extend(writer.finish().await?);
-    for (slot, n) in superseded.into_iter().enumerate() {
-        if let Some(i) = slot_file[slot] {
-            staged[i].superseded = n;
-        }
-    }
-    Ok(KeyedOut { files, winners })
-}
-
-/// Row identity of IoT events: a canonical byte encoding of the contract columns, hashed.
-struct RowHasher {
-    converter: RowConverter,
-    columns: usize,
-}
-
-impl RowHasher {
-    fn new() -> Result<Self> {
-        let schema = Source::IotEvents.lake_schema();
-        let columns = Source::IotEvents.fields().len();
-        let fields = schema.fields()[..columns]
-            .iter()
-            .map(|f| SortField::new(f.data_type().clone()))
-            .collect();
-        Ok(RowHasher {
-            converter: RowConverter::new(fields)?,
-            columns,
-        })
-    }
-
-    fn hashes(&self, batch: &RecordBatch) -> Result<Vec<u128>> {
-        let rows = self
-            .converter
-            .convert_columns(&batch.columns()[..self.columns])?;
-        Ok(rows
-            .iter()
-            .map(|r| xxhash_rust::xxh3::xxh3_128(r.as_ref()))
-            .collect())
-    }
+    let superseded = superseded
+        .into_iter()
+        .enumerate()
+        .filter_map(|(slot, n)| slot_file[slot].map(|i| (i, n)))
+        .collect();
+    Ok(KeyedOut {
+        files,
+        superseded,
+        winners,
+    })
 }
 
 /// One input of a month's de-duplication.
 enum MonthInput {
     Released(RecordBatch),
-    Part { staged: usize, path: String },
+    Part {
+        staged: usize,
+        order: usize,
+        file: DataFile,
+        identities: Option<String>,
+    },
 }
 
 fn month_dir(month: i32) -> String {
@@ -337,7 +323,9 @@ pub async fn resolve_iot(
             let month = p.month.expect("IoT parts carry their month");
             months.entry(month).or_default().push(MonthInput::Part {
                 staged: i,
-                path: p.path.clone(),
+                order: s.order,
+                file: p.file.clone(),
+                identities: p.identities.clone(),
             });
         }
     }
@@ -352,7 +340,7 @@ pub async fn resolve_iot(
             .filter(|f| f.path.contains(&format!("/{dir}/")))
             .cloned()
             .collect();
-        let path = format!("tables/{}/{dir}/part-{tag}.parquet", source.name());
+        let path = format!("tables/{}/{dir}/part-{tag}", source.name());
         let lake = lake.clone();
         async move {
             tokio::spawn(resolve_month(lake, old, path, inputs))
@@ -366,7 +354,7 @@ pub async fn resolve_iot(
         .await?;
     let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
     for month in resolved {
-        files.extend(month.file);
+        files.extend(month.files);
         for (i, n) in month.superseded {
             staged[i].superseded += n;
         }
@@ -374,15 +362,18 @@ pub async fn resolve_iot(
     Ok(files)
 }
 
-/// A resolved IoT month: its new file, and per staged file how many of its rows were
+/// A resolved IoT month: its new files, and per staged file how many of its rows were
 /// duplicates.
 struct Month {
-    file: Option<DataFile>,
+    files: Vec<DataFile>,
     superseded: Vec<(usize, u64)>,
 }
 
 /// One month of IoT events: the rows of `inputs` not already in the month's `old` files (nor
-/// earlier in `inputs`), written to `path`.
+/// earlier in `inputs`). A staged part with no such row becomes a table file as it is
+/// (`<path>-<order>.parquet`); the rest are written to `<path>.parquet`. Staging dropped each
+/// file's resends, so on real feeds most parts go in without being written again, and left
+/// each part's row identities beside it, so a part is read only if it has rows to drop.
 async fn resolve_month(
     lake: Lake,
     old: Vec<DataFile>,
@@ -390,36 +381,92 @@ async fn resolve_month(
     inputs: Vec<MonthInput>,
 ) -> Result<Month> {
     let hasher = RowHasher::new()?;
-    let mut seen: HashSet<u128> = HashSet::new();
+    let rows = old.iter().map(|f| f.rows).sum::<u64>()
+        + inputs
+            .iter()
+            .map(|i| match i {
+                MonthInput::Released(b) => b.num_rows() as u64,
+                MonthInput::Part { file, .. } => file.rows,
+            })
+            .sum::<u64>();
+    let mut seen: HashSet<u128> =
+        HashSet::with_capacity_and_hasher(rows as usize, Default::default());
     for f in &old {
         let mut stream = lake.read_parquet(&f.path, None).await?;
         while let Some(b) = stream.try_next().await? {
             seen.extend(hasher.hashes(&b)?);
         }
     }
-    let mut writer = lake.table_writer(path, Source::IotEvents.lake_schema());
+    let mut writer = lake.table_writer(format!("{path}.parquet"), Source::IotEvents.lake_schema());
+    let mut files = Vec::new();
     let mut superseded = Vec::new();
     for input in inputs {
-        let (staged_index, mut batches) = match input {
-            MonthInput::Part { staged, path } => {
-                (Some(staged), lake.read_parquet(&path, None).await?.boxed())
+        let (staged, order, file, identities) = match input {
+            MonthInput::Released(b) => {
+                let keep = new_rows(&hasher, &mut seen, &b)?;
+                writer.write(&filter_record_batch(&b, &keep)?).await?;
+                continue;
             }
-            MonthInput::Released(b) => (None, futures::stream::iter([Ok(b)]).boxed()),
+            MonthInput::Part {
+                staged,
+                order,
+                file,
+                identities,
+            } => (staged, order, file, identities),
         };
-        while let Some(b) = batches.try_next().await? {
-            let mask: BooleanArray = hasher
-                .hashes(&b)?
-                .into_iter()
-                .map(|h| Some(seen.insert(h)))
-                .collect();
-            if let Some(i) = staged_index {
-                superseded.push((i, (mask.len() - mask.true_count()) as u64));
+        // Which rows are new, from the identities staging kept or else from the rows; the part
+        // is read (again) only if some are not.
+        let keep: Vec<bool> = match identities {
+            Some(side) => {
+                let bytes = lake.get(&side).await?;
+                let ids = identity::from_bytes(&bytes)
+                    .filter(|_| bytes.len() as u64 == 16 * file.rows)
+                    .ok_or_else(|| Error::Internal(format!("{side} does not match its part")))?;
+                ids.map(|h| seen.insert(h)).collect()
             }
+            None => {
+                let mut keep = Vec::with_capacity(file.rows as usize);
+                let mut batches = lake.read_parquet(&file.path, None).await?;
+                while let Some(b) = batches.try_next().await? {
+                    keep.extend(hasher.hashes(&b)?.into_iter().map(|h| seen.insert(h)));
+                }
+                keep
+            }
+        };
+        let dropped = keep.iter().filter(|k| !**k).count();
+        superseded.push((staged, dropped as u64));
+        if dropped == 0 {
+            let to = format!("{path}-{order:06}.parquet");
+            lake.rename(&file.path, &to).await?;
+            files.push(DataFile { path: to, ..file });
+            continue;
+        }
+        let mut batches = lake.read_parquet(&file.path, None).await?;
+        let mut row = 0;
+        while let Some(b) = batches.try_next().await? {
+            let mask: BooleanArray = keep
+                .get(row..row + b.num_rows())
+                .ok_or_else(|| Error::Internal(format!("{} changed under resolve", file.path)))?
+                .iter()
+                .map(|k| Some(*k))
+                .collect();
+            row += b.num_rows();
             writer.write(&filter_record_batch(&b, &mask)?).await?;
         }
     }
-    Ok(Month {
-        file: writer.finish().await?,
-        superseded,
-    })
+    files.extend(writer.finish().await?);
+    Ok(Month { files, superseded })
+}
+
+/// Rows of `batch` whose identity `seen` does not hold yet (now it does).
+fn new_rows(
+    hasher: &RowHasher,
+    seen: &mut HashSet<u128>,
+    batch: &RecordBatch,
+) -> Result<BooleanArray> {
+    Ok(hasher
+        .hashes(batch)?
+        .into_iter()
+        .map(|h| Some(seen.insert(h)))
+        .collect())
 }

@@ -1,13 +1,17 @@
 //! Pass 1: read one inbox file as a stream, validate every row, and write the candidates (and
-//! the quarantined rows) to the staging area batch by batch.
+//! the quarantined rows) to the staging area batch by batch. IoT rows: by local month, less the
+//! file's own resends, each part with its rows' identities beside it (`identity.rs`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Datelike;
+use datafusion::arrow::compute::filter_record_batch;
+use foldhash::HashSet;
 use tokio::runtime::Handle;
 
 use super::batch::RowBatchBuilder;
+use super::identity::{self, Recent};
 use super::read::{self, Limits, RawRow, ReadError};
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
@@ -17,7 +21,7 @@ use crate::contract::Source;
 use crate::error::Result;
 use crate::lake::schema::LakeSchema;
 use crate::lake::tables::{self, QualityRow, QuarantineRow};
-use crate::lake::{Lake, TableWriter};
+use crate::lake::{DataFile, Lake, TableWriter};
 
 #[derive(Clone)]
 pub struct StageContext {
@@ -33,11 +37,23 @@ pub struct StageContext {
 /// a row count alone would not bound memory.
 const FLUSH_BYTES: usize = 32 << 20;
 
-/// One staged Parquet file of candidates; `month` (yyyymm, local) for IoT.
+/// Rows of one file remembered to drop a device's resends while staging (see
+/// [`Recent`]): about 70 MB per file staged at once.
+const RECENT_ROWS: usize = 3_500_000;
+
+/// Identities of a file's staged IoT rows held for their side files (16 bytes each): beyond
+/// this, the file's parts get none, and resolve computes them from the rows.
+const IDENTITY_ROWS: usize = 4 << 20;
+
+/// One staged Parquet file of candidates; `month` (yyyymm, local) for IoT. Written with the
+/// table's own writer, so that a part resolve finds nothing to drop from becomes a table file as
+/// it is.
 #[derive(Debug, Clone)]
 pub struct StagedPart {
-    pub path: String,
+    pub file: DataFile,
     pub month: Option<i32>,
+    /// IoT: a side file with the identity of each row, in order (`identity::to_bytes`).
+    pub identities: Option<String>,
 }
 
 /// The outcome of staging one inbox file.
@@ -47,7 +63,8 @@ pub struct StagedFile {
     pub order: usize,
     pub source: Source,
     pub quality: QualityRow,
-    /// Valid rows; `superseded` of them lose to another version in resolve.
+    /// Valid rows; `superseded` of them lose to another version (or are resends of an IoT
+    /// row) in staging or resolve.
     pub candidates: u64,
     pub superseded: u64,
     pub parts: Vec<StagedPart>,
@@ -92,6 +109,15 @@ struct Out {
     builder: RowBatchBuilder,
     writer: TableWriter,
     month: Option<i32>,
+    /// IoT: the identities of the rows written, while the file's budget allows.
+    identities: Option<Vec<u128>>,
+}
+
+/// IoT: a file's recent rows, the resends dropped, and the identities held for side files.
+struct Resends {
+    recent: Recent,
+    dropped: u64,
+    held: usize,
 }
 
 /// Where accepted and quarantined rows of one file go.
@@ -105,16 +131,23 @@ struct Sink<'a> {
     quarantine_bytes: usize,
     quarantine_writer: TableWriter,
     flush_rows: usize,
+    resends: Option<Resends>,
 }
 
 impl<'a> Sink<'a> {
-    fn new(ctx: &'a StageContext, handle: &'a Handle, source: Source, order: usize) -> Self {
-        let flush_rows = if source == Source::IotEvents {
+    fn new(
+        ctx: &'a StageContext,
+        handle: &'a Handle,
+        source: Source,
+        order: usize,
+    ) -> Result<Self> {
+        let iot = source == Source::IotEvents;
+        let flush_rows = if iot {
             (ctx.batch_rows / 4).max(1)
         } else {
             ctx.batch_rows.max(1)
         };
-        Sink {
+        Ok(Sink {
             ctx,
             handle,
             source,
@@ -127,7 +160,16 @@ impl<'a> Sink<'a> {
                 tables::quarantine_schema(),
             ),
             flush_rows,
-        }
+            resends: if iot {
+                Some(Resends {
+                    recent: Recent::new(RECENT_ROWS)?,
+                    dropped: 0,
+                    held: 0,
+                })
+            } else {
+                None
+            },
+        })
     }
 
     fn accept(&mut self, values: &[Value], file: &str, line: u64) -> Result<()> {
@@ -151,19 +193,35 @@ impl<'a> Sink<'a> {
                 source.lake_schema(),
             ),
             month: (month != 0).then_some(month),
+            identities: (source == Source::IotEvents).then(Vec::new),
         });
         out.builder.push(values, ctx.ingest, file, line);
         if out.builder.len() >= self.flush_rows || out.builder.bytes() >= FLUSH_BYTES {
-            Self::flush(self.handle, out)?;
+            Self::flush(self.handle, out, &mut self.resends)?;
         }
         Ok(())
     }
 
-    fn flush(handle: &Handle, out: &mut Out) -> Result<()> {
+    /// Writes the rows `out` holds, less the resends the file's recent rows show.
+    fn flush(handle: &Handle, out: &mut Out, resends: &mut Option<Resends>) -> Result<()> {
         if out.builder.is_empty() {
             return Ok(());
         }
-        handle.block_on(out.writer.write(&out.builder.finish()))
+        let mut batch = out.builder.finish();
+        if let Some(r) = resends {
+            let before = out.identities.as_ref().map_or(0, Vec::len);
+            let keep = r.recent.keep(&batch, out.identities.as_mut())?;
+            r.held += out.identities.as_ref().map_or(0, Vec::len) - before;
+            if r.held > IDENTITY_ROWS {
+                // Over budget: this part's identities go (whole: a part has all or none).
+                r.held -= out.identities.take().map_or(0, |i| i.len());
+            }
+            if keep.true_count() < keep.len() {
+                r.dropped += (keep.len() - keep.true_count()) as u64;
+                batch = filter_record_batch(&batch, &keep)?;
+            }
+        }
+        handle.block_on(out.writer.write(&batch))
     }
 
     fn quarantine(&mut self, row: QuarantineRow) -> Result<()> {
@@ -185,15 +243,26 @@ impl<'a> Sink<'a> {
         self.handle.block_on(self.quarantine_writer.write(&batch))
     }
 
-    /// Closes every writer; returns the staged parts and quarantine files.
-    fn finish(mut self) -> Result<(Vec<StagedPart>, Vec<String>)> {
+    /// Closes every writer; returns the staged parts, the quarantine files and the number of
+    /// resends dropped.
+    fn finish(mut self) -> Result<(Vec<StagedPart>, Vec<String>, u64)> {
         let mut parts = Vec::new();
         for mut out in std::mem::take(&mut self.outs).into_values() {
-            Self::flush(self.handle, &mut out)?;
+            Self::flush(self.handle, &mut out, &mut self.resends)?;
             if let Some(file) = self.handle.block_on(out.writer.finish())? {
+                let identities = match out.identities {
+                    Some(ids) => {
+                        let path = format!("{}.identities", file.path);
+                        let bytes = identity::to_bytes(&ids).into();
+                        self.handle.block_on(self.ctx.lake.put(&path, bytes))?;
+                        Some(path)
+                    }
+                    None => None,
+                };
                 parts.push(StagedPart {
-                    path: file.path,
+                    file,
                     month: out.month,
+                    identities,
                 });
             }
         }
@@ -204,7 +273,8 @@ impl<'a> Sink<'a> {
             .map(|f| f.path)
             .into_iter()
             .collect();
-        Ok((parts, quarantine))
+        let dropped = self.resends.map_or(0, |r| r.dropped);
+        Ok((parts, quarantine, dropped))
     }
 }
 
@@ -272,7 +342,7 @@ pub fn stage_file(
         codes: ctx.rules.as_ref(),
         units: registry,
     };
-    let mut sink = Sink::new(ctx, handle, source, order);
+    let mut sink = Sink::new(ctx, handle, source, order)?;
     let (mut read_rows, mut candidates, mut quarantined) = (0u64, 0u64, 0u64);
     let outcome = {
         let mut each = |row: RawRow<'_>| -> Result<()> {
@@ -319,7 +389,7 @@ pub fn stage_file(
             staged.quality = quality;
         }
         (Ok(info), None) => {
-            let (parts, quarantine_parts) = sink.finish()?;
+            let (parts, quarantine_parts, resent) = sink.finish()?;
             quality.encoding = info.encoding.name().into();
             quality.warnings = (!info.warnings.is_empty()).then(|| info.warnings.join("; "));
             for w in &info.warnings {
@@ -329,6 +399,7 @@ pub fn stage_file(
             quality.rows_quarantined = quarantined;
             staged.quality = quality;
             staged.candidates = candidates;
+            staged.superseded = resent;
             staged.parts = parts;
             staged.quarantine_parts = quarantine_parts;
         }

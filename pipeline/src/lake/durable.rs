@@ -219,6 +219,11 @@ impl ObjectStore for DurableStore {
     }
 
     async fn rename_opts(&self, from: &Path, to: &Path, options: RenameOptions) -> Result<()> {
+        // The folders a rename creates must be on disk too, not only the file's new entry.
+        let target = self.inner.path_to_filesystem(to)?;
+        if let Some(dir) = target.parent() {
+            create_dirs(dir).map_err(|e| io_error(dir, e))?;
+        }
         self.inner.rename_opts(from, to, options).await?;
         let path = self.inner.path_to_filesystem(to)?;
         blocking(move || sync_file(&path)).await

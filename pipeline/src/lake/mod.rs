@@ -95,7 +95,8 @@ pub fn checkpoint(point: &str) {
     }
 }
 
-// The one unsafe call of the project: a test hook that must die like a power cut.
+// One of the two unsafe calls of the project (the other, in `main.rs`, bounds glibc's arenas): a
+// test hook that must die like a power cut.
 #[allow(unsafe_code)]
 fn kill_self() -> ! {
     #[cfg(unix)]
@@ -276,6 +277,15 @@ impl Lake {
         let p = Path::from(path);
         let got = self.store.get(&p).await.map_err(|e| Self::os_err(&p, e))?;
         got.bytes().await.map_err(|e| Self::os_err(&p, e))
+    }
+
+    /// Moves an object (a file rename on a local lake; a copy and a delete on object stores).
+    pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (from, to) = (Path::from(from), Path::from(to));
+        self.store
+            .rename(&from, &to)
+            .await
+            .map_err(|e| Self::os_err(&to, e))
     }
 
     /// Every object under `prefix`, at any depth.
