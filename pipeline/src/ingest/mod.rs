@@ -296,9 +296,7 @@ async fn ingest_new(
     let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
     let units_out =
         resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new()).await?;
-    for (i, n) in &units_out.superseded {
-        staged[*i].superseded += n;
-    }
+    resolve::add_superseded(&mut staged, &units_out.superseded);
     let mut registry = old_units;
     registry.extend(units_out.winners.keys().cloned());
     let registry = Arc::new(registry);
@@ -339,9 +337,7 @@ async fn ingest_new(
     {
         let released = released_by_source.remove(&source).unwrap_or_default();
         let out = resolve::resolve_keyed(lake, base, seq, tag, source, &others, released).await?;
-        for (i, n) in out.superseded {
-            others[i].superseded += n;
-        }
+        resolve::add_superseded(&mut others, &out.superseded);
         next.insert(source.name().into(), out.files);
     }
     let released_iot = released_by_source

@@ -355,9 +355,7 @@ pub async fn resolve_iot(
     let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
     for month in resolved {
         files.extend(month.files);
-        for (i, n) in month.superseded {
-            staged[i].superseded += n;
-        }
+        add_superseded(staged, &month.superseded);
     }
     Ok(files)
 }
@@ -403,8 +401,14 @@ async fn resolve_month(
     for input in inputs {
         let (staged, order, file, identities) = match input {
             MonthInput::Released(b) => {
-                let keep = new_rows(&hasher, &mut seen, &b)?;
-                writer.write(&filter_record_batch(&b, &keep)?).await?;
+                let keep: Vec<bool> = hasher
+                    .hashes(&b)?
+                    .into_iter()
+                    .map(|h| seen.insert(h))
+                    .collect();
+                writer
+                    .write(&filter_record_batch(&b, &keep.into())?)
+                    .await?;
                 continue;
             }
             MonthInput::Part {
@@ -444,12 +448,10 @@ async fn resolve_month(
         let mut batches = lake.read_parquet(&file.path, None).await?;
         let mut row = 0;
         while let Some(b) = batches.try_next().await? {
-            let mask: BooleanArray = keep
+            let mask = keep
                 .get(row..row + b.num_rows())
-                .ok_or_else(|| Error::Internal(format!("{} changed under resolve", file.path)))?
-                .iter()
-                .map(|k| Some(*k))
-                .collect();
+                .ok_or_else(|| Error::Internal(format!("{} changed under resolve", file.path)))?;
+            let mask = BooleanArray::from(mask.to_vec());
             row += b.num_rows();
             writer.write(&filter_record_batch(&b, &mask)?).await?;
         }
@@ -458,15 +460,9 @@ async fn resolve_month(
     Ok(Month { files, superseded })
 }
 
-/// Rows of `batch` whose identity `seen` does not hold yet (now it does).
-fn new_rows(
-    hasher: &RowHasher,
-    seen: &mut HashSet<u128>,
-    batch: &RecordBatch,
-) -> Result<BooleanArray> {
-    Ok(hasher
-        .hashes(batch)?
-        .into_iter()
-        .map(|h| Some(seen.insert(h)))
-        .collect())
+/// Adds resolve's counts (staged file index, rows superseded) to the staged files.
+pub fn add_superseded(staged: &mut [StagedFile], counts: &[(usize, u64)]) {
+    for (i, n) in counts {
+        staged[*i].superseded += n;
+    }
 }
