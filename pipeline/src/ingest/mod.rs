@@ -278,7 +278,8 @@ async fn ingest_new(
 ) -> Result<(BTreeMap<String, Vec<DataFile>>, Vec<QualityRow>, u64)> {
     let mut next: BTreeMap<String, Vec<DataFile>> = BTreeMap::new();
     let ctx = stage::StageContext {
-        lake: lake.clone(),
+        // The staging area is scratch: a crash discards it (decision 121).
+        lake: lake.scratch(),
         rules: opts.rules.clone(),
         staging: staging.to_string(),
         ingest: seq,

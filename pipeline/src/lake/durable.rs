@@ -6,7 +6,9 @@
 //! no bytes behind it. A Delta commit record is such a create-only write, so the table's newest
 //! version would be an empty file that every reader fails on. [`DurableStore`] writes the staged
 //! file, flushes it, links or renames it into place and flushes the folder; multipart uploads
-//! (large Parquet files) are flushed when they complete, before any commit names them.
+//! (large Parquet files) are flushed when they complete, before any commit names them. The
+//! staging area is written around it (`Lake::scratch`): a rename through it flushes the file it
+//! moves, so a staged file that becomes a table file is on disk before a commit names it.
 
 use std::io::Write;
 use std::path::{Path as FsPath, PathBuf};
@@ -37,9 +39,12 @@ impl std::fmt::Display for DurableStore {
 
 impl DurableStore {
     pub fn new(inner: LocalFileSystem) -> Self {
-        DurableStore {
-            inner: Arc::new(inner),
-        }
+        Self::from_arc(Arc::new(inner))
+    }
+
+    /// Over a store also used as is (the lake's scratch writes, `Lake::scratch`).
+    pub fn from_arc(inner: Arc<LocalFileSystem>) -> Self {
+        DurableStore { inner }
     }
 }
 

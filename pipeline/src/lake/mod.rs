@@ -133,6 +133,9 @@ pub enum Expect {
 pub struct Lake {
     /// The lake root: every path firecredit uses is relative to it.
     store: Arc<dyn ObjectStore>,
+    /// The same root without flushing each write to disk (local lakes; S3's writes are durable
+    /// anyway), for scratch files no commit names: see [`Lake::scratch`].
+    scratch: Arc<dyn ObjectStore>,
     url: String,
     /// For DataFusion, which resolves absolute URLs: the store that serves `root_url` (the
     /// bucket for S3; none for local folders, which DataFusion reads itself).
@@ -171,8 +174,10 @@ impl Lake {
             })?
             // Deleting a run folder's files also removes the emptied folders.
             .with_automatic_cleanup(true);
+        let store = Arc::new(store);
         Ok(Lake {
-            store: Arc::new(durable::DurableStore::new(store)),
+            store: Arc::new(durable::DurableStore::from_arc(store.clone())),
+            scratch: store,
             url: format!("file://{}", root.display()),
             registered: None,
             local_root: Some(root),
@@ -217,6 +222,7 @@ impl Lake {
         // conditional puts (If-None-Match), like every other write of the lake.
         deltalake::aws::register_handlers(None);
         Ok(Lake {
+            scratch: store.clone(),
             store,
             url,
             registered: Some((bucket_url, s3)),
@@ -277,6 +283,16 @@ impl Lake {
         let p = Path::from(path);
         let got = self.store.get(&p).await.map_err(|e| Self::os_err(&p, e))?;
         got.bytes().await.map_err(|e| Self::os_err(&p, e))
+    }
+
+    /// The same lake, its writes not flushed to disk one by one: for the staging area, which a
+    /// crash discards and no commit names. A staged file moved into a table with
+    /// [`Lake::rename`] on the lake itself is flushed then.
+    pub fn scratch(&self) -> Lake {
+        Lake {
+            store: self.scratch.clone(),
+            ..self.clone()
+        }
     }
 
     /// Moves an object (a file rename on a local lake; a copy and a delete on object stores).
