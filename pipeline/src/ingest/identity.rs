@@ -1,10 +1,9 @@
 //! The identity of an IoT event: the whole row. Staging drops a file's resends with it, and
 //! resolve drops rows already in the lake or in an earlier file.
 
-use foldhash::HashSet;
-
 use datafusion::arrow::array::{BooleanArray, RecordBatch};
 use datafusion::arrow::row::{RowConverter, SortField};
+use foldhash::HashSet;
 
 use crate::contract::Source;
 use crate::error::Result;

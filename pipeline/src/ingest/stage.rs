@@ -178,6 +178,8 @@ impl<'a> Sink<'a> {
             _ => 0,
         };
         let (ctx, source, order) = (self.ctx, self.source, self.order);
+        // Identities are kept where resends are looked for: IoT.
+        let tracks_identities = self.resends.is_some();
         let out = self.outs.entry(month).or_insert_with(|| Out {
             builder: RowBatchBuilder::new(source),
             writer: ctx.lake.table_writer(
@@ -193,7 +195,7 @@ impl<'a> Sink<'a> {
                 source.lake_schema(),
             ),
             month: (month != 0).then_some(month),
-            identities: (source == Source::IotEvents).then(Vec::new),
+            identities: tracks_identities.then(Vec::new),
         });
         out.builder.push(values, ctx.ingest, file, line);
         if out.builder.len() >= self.flush_rows || out.builder.bytes() >= FLUSH_BYTES {
