@@ -91,11 +91,7 @@ fn rows(
     read: impl FnOnce(&mut records::Each<'_, ()>) -> Result<FileInfo, ReadError<()>>,
 ) {
     let units: HashSet<String> = UNITS.iter().map(|u| u.to_string()).collect();
-    let validator = Validator {
-        source,
-        codes: &Codes,
-        units: &units,
-    };
+    let validator = Validator::new(source, &Codes, &units);
     let mut last_line = 0u64;
     let mut count = 0usize;
     let mut each = |row: RawRow<'_>| -> Result<(), ()> {

@@ -1,10 +1,11 @@
 //! Validation of one row against the contract: typed values, or the first quarantine reason
 //! that applies (in the contract's order) with a detail naming the field.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 
-use crate::values::{parse, Value};
+use crate::values::{parse_into, Value};
 use crate::{Check, Reason, Source};
 
 /// A rejected row: its reason and a human-readable detail.
@@ -24,9 +25,36 @@ pub struct Validator<'a, S = RandomState> {
     pub codes: &'a dyn CodeBook,
     /// Unit ids of the registry as it stands after this ingest's units.
     pub units: &'a HashSet<String, S>,
+    /// The unit the last lookup found in `units`.
+    last_unit: RefCell<String>,
 }
 
-impl<S: BuildHasher> Validator<'_, S> {
+impl<'a, S: BuildHasher> Validator<'a, S> {
+    pub fn new(source: Source, codes: &'a dyn CodeBook, units: &'a HashSet<String, S>) -> Self {
+        Validator {
+            source,
+            codes,
+            units,
+            last_unit: RefCell::default(),
+        }
+    }
+
+    /// Whether `id` is in the registry. A provider's file usually lists one unit's rows (or one
+    /// device's) together, so the unit found last is compared first: a lookup in a registry of
+    /// a million units misses the CPU's caches.
+    fn knows_unit(&self, id: &str) -> bool {
+        let mut last = self.last_unit.borrow_mut();
+        if *last == id {
+            return true;
+        }
+        let known = self.units.contains(id);
+        if known {
+            last.clear();
+            last.push_str(id);
+        }
+        known
+    }
+
     /// Validates `fields` (text in contract order). A `defect` found by the reader competes with
     /// the field checks: the earlier reason in the contract's order wins.
     pub fn validate(
@@ -34,6 +62,19 @@ impl<S: BuildHasher> Validator<'_, S> {
         fields: &[Option<String>],
         defect: Option<Rejection>,
     ) -> Result<Vec<Value>, Rejection> {
+        let mut values = Vec::new();
+        self.validate_into(fields, defect, &mut values)?;
+        Ok(values)
+    }
+
+    /// [`Validator::validate`] into `values`, reusing the strings it holds from the row before:
+    /// ingest validates every row of a file into one buffer. On `Err`, `values` is unspecified.
+    pub fn validate_into(
+        &self,
+        fields: &[Option<String>],
+        defect: Option<Rejection>,
+        values: &mut Vec<Value>,
+    ) -> Result<(), Rejection> {
         let mut worst: Option<Rejection> = defect;
         let mut note = |reason: Reason, detail: String| {
             if worst.as_ref().is_none_or(|(r, _)| reason < *r) {
@@ -41,28 +82,23 @@ impl<S: BuildHasher> Validator<'_, S> {
             }
         };
         let contract = self.source.fields();
-        let mut values = Vec::with_capacity(contract.len());
-        for (field, text) in contract.iter().zip(fields) {
-            let value = match parse(field.kind, text.as_deref().unwrap_or("")) {
-                Ok(v) => v,
-                Err(reason) => {
-                    note(
-                        reason,
-                        format!("{}: `{}`", field.name, text.as_deref().unwrap_or("")),
-                    );
-                    values.push(Value::Null);
-                    continue;
-                }
-            };
-            let value = match value {
-                Value::Null if field.null_is_false => Value::Bool(false),
+        values.resize(contract.len(), Value::Null);
+        for (i, (field, value)) in contract.iter().zip(values.iter_mut()).enumerate() {
+            // A field the reader did not give is absent, as an empty cell is.
+            let text = fields.get(i).and_then(Option::as_deref).unwrap_or("");
+            if let Err(reason) = parse_into(field.kind, text, value) {
+                note(reason, format!("{}: `{text}`", field.name));
+                *value = Value::Null;
+                continue;
+            }
+            match value {
+                Value::Null if field.null_is_false => *value = Value::Bool(false),
                 Value::Null if field.required => {
-                    note(Reason::MissingField, format!("{} is required", field.name));
-                    Value::Null
+                    note(Reason::MissingField, format!("{} is required", field.name))
                 }
-                v => v,
-            };
-            match (&field.check, &value) {
+                _ => {}
+            }
+            match (&field.check, &*value) {
                 (Check::Range(lo, hi), Value::Float(x)) if x < lo || x > hi => note(
                     Reason::OutOfRange,
                     format!("{} = {x} not in {lo}..{hi}", field.name),
@@ -85,18 +121,17 @@ impl<S: BuildHasher> Validator<'_, S> {
                     Reason::MissingField,
                     format!("{} needs at least one item", field.name),
                 ),
-                (Check::UnitRef, Value::Str(id)) if !self.units.contains(id) => note(
+                (Check::UnitRef, Value::Str(id)) if !self.knows_unit(id) => note(
                     Reason::UnknownUnit,
                     format!("{} = `{id}` is not in the registry", field.name),
                 ),
                 _ => {}
             }
-            values.push(value);
         }
-        self.cross_field(&values, &mut note);
+        self.cross_field(values, &mut note);
         match worst {
             Some(rejection) => Err(rejection),
-            None => Ok(values),
+            None => Ok(()),
         }
     }
 
@@ -160,14 +195,9 @@ mod tests {
         }
     }
 
-    fn check(source: Source, row: &[(&str, &str)], units: &[&str]) -> Result<Vec<Value>, Reason> {
-        let units: HashSet<String> = units.iter().map(|u| u.to_string()).collect();
-        let v = Validator {
-            source,
-            codes: &Codes,
-            units: &units,
-        };
-        let fields: Vec<Option<String>> = source
+    /// The row's text in contract order.
+    fn fields_of(source: Source, row: &[(&str, &str)]) -> Vec<Option<String>> {
+        source
             .fields()
             .iter()
             .map(|f| {
@@ -175,8 +205,14 @@ mod tests {
                     .find(|(k, _)| *k == f.name)
                     .map(|(_, t)| t.to_string())
             })
-            .collect();
-        v.validate(&fields, None).map_err(|(r, _)| r)
+            .collect()
+    }
+
+    fn check(source: Source, row: &[(&str, &str)], units: &[&str]) -> Result<Vec<Value>, Reason> {
+        let units: HashSet<String> = units.iter().map(|u| u.to_string()).collect();
+        let v = Validator::new(source, &Codes, &units);
+        v.validate(&fields_of(source, row), None)
+            .map_err(|(r, _)| r)
     }
 
     const VIOLATION: &[(&str, &str)] = &[
@@ -307,6 +343,23 @@ mod tests {
             check(Source::Units, &with(&unit, "build_year", "1899"), &[]),
             Err(Reason::OutOfRange)
         );
+    }
+
+    #[test]
+    fn one_validator_checks_every_row_against_the_registry() {
+        let units: HashSet<String> = ["U1".to_string()].into();
+        let v = Validator::new(Source::Violations, &Codes, &units);
+        let fields =
+            |unit: &'static str| fields_of(Source::Violations, &with(VIOLATION, "unit_id", unit));
+        let mut values = Vec::new();
+        for (unit, known) in [("U1", true), ("U1", true), ("U2", false), ("U1", true)] {
+            let result = v.validate_into(&fields(unit), None, &mut values);
+            assert_eq!(result.is_ok(), known, "{unit}");
+            if known {
+                assert_eq!(values[2], Value::Str(unit.into()));
+                assert_eq!(values[3], Value::Str("V103".into()));
+            }
+        }
     }
 
     #[test]

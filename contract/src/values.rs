@@ -26,41 +26,55 @@ pub enum Value {
 /// Parses `text` as `kind`. Empty (after trimming) is `Null`; the caller decides whether a null
 /// is allowed. Errors carry the contract reason.
 pub fn parse(kind: Kind, text: &str) -> Result<Value, Reason> {
+    let mut value = Value::Null;
+    parse_into(kind, text, &mut value)?;
+    Ok(value)
+}
+
+/// [`parse`] into `slot`, reusing the string it holds: ingest types every row of a file into
+/// one buffer, without a new allocation per text cell. On an error `slot` is left as it was.
+pub fn parse_into(kind: Kind, text: &str, slot: &mut Value) -> Result<(), Reason> {
     let t = text.trim();
     if t.is_empty() {
-        return Ok(match kind {
+        *slot = match kind {
             Kind::List => Value::List(Vec::new()),
             _ => Value::Null,
-        });
+        };
+        return Ok(());
     }
     match kind {
-        Kind::Str => Ok(Value::Str(t.to_string())),
-        Kind::Float => parse_float(t).map(Value::Float),
-        Kind::Int => t
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| Reason::ParseError),
-        Kind::Bool => parse_bool(t).map(Value::Bool).ok_or(Reason::BadEnum),
-        Kind::Date => parse_date(t).map(Value::Date).ok_or(Reason::ParseError),
-        Kind::Timestamp => parse_timestamp(t)
-            .map(Value::Timestamp)
-            .ok_or(Reason::ParseError),
+        Kind::Str => set_str(slot, t),
+        Kind::Float => *slot = Value::Float(parse_float(t)?),
+        Kind::Int => *slot = Value::Int(t.parse::<i64>().map_err(|_| Reason::ParseError)?),
+        Kind::Bool => *slot = Value::Bool(parse_bool(t).ok_or(Reason::BadEnum)?),
+        Kind::Date => *slot = Value::Date(parse_date(t).ok_or(Reason::ParseError)?),
+        Kind::Timestamp => *slot = Value::Timestamp(parse_timestamp(t).ok_or(Reason::ParseError)?),
         // ASCII text (nearly all of it) is matched without a lower-cased copy.
-        Kind::Enum(allowed) if t.is_ascii() => allowed
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(t))
-            .map(|a| Value::Str((*a).to_string()))
-            .ok_or(Reason::BadEnum),
+        Kind::Enum(allowed) if t.is_ascii() => {
+            let found = allowed.iter().find(|a| a.eq_ignore_ascii_case(t));
+            set_str(slot, found.ok_or(Reason::BadEnum)?)
+        }
         Kind::Enum(allowed) => {
             let lower = t.to_lowercase();
-            if allowed.contains(&lower.as_str()) {
-                Ok(Value::Str(lower))
-            } else {
-                Err(Reason::BadEnum)
+            if !allowed.contains(&lower.as_str()) {
+                return Err(Reason::BadEnum);
             }
+            *slot = Value::Str(lower)
         }
-        Kind::List => Ok(Value::List(parse_list(t))),
-        Kind::Uscc => uscc::normalize(t).map(Value::Str).ok_or(Reason::BadUscc),
+        Kind::List => *slot = Value::List(parse_list(t)),
+        Kind::Uscc => *slot = Value::Str(uscc::normalize(t).ok_or(Reason::BadUscc)?),
+    }
+    Ok(())
+}
+
+/// `slot` becomes the text `t`, in the string it already holds if it holds one.
+fn set_str(slot: &mut Value, t: &str) {
+    match slot {
+        Value::Str(s) => {
+            s.clear();
+            s.push_str(t);
+        }
+        _ => *slot = Value::Str(t.to_string()),
     }
 }
 

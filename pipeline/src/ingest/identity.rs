@@ -53,12 +53,15 @@ pub struct Recent {
 }
 
 impl Recent {
-    pub fn new(capacity: usize) -> Result<Self> {
+    /// `expected`: about how many rows the file has, so that the first generation is sized
+    /// once rather than grown (and rehashed) row by row.
+    pub fn new(capacity: usize, expected: usize) -> Result<Self> {
+        let half = (capacity / 2).max(1);
         Ok(Recent {
             hasher: RowHasher::new()?,
-            current: HashSet::default(),
+            current: HashSet::with_capacity_and_hasher(expected.min(half), Default::default()),
             previous: HashSet::default(),
-            half: (capacity / 2).max(1),
+            half,
         })
     }
 
@@ -132,7 +135,7 @@ mod tests {
 
     #[test]
     fn resends_are_dropped_whatever_their_lineage() {
-        let mut recent = Recent::new(100).unwrap();
+        let mut recent = Recent::new(100, 3).unwrap();
         let mut identities = Vec::new();
         let first = batch(&[("D1", 1), ("D1", 1), ("D2", 1)]);
         let mask = recent.keep(&first, Some(&mut identities)).unwrap();
@@ -154,7 +157,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded_and_the_last_half_is_always_remembered() {
-        let mut recent = Recent::new(4).unwrap();
+        let mut recent = Recent::new(4, 100).unwrap();
         let rows: Vec<(&str, i64)> = (0..10).map(|t| ("D1", t)).collect();
         assert!(kept(&recent.keep(&batch(&rows), None).unwrap())
             .iter()

@@ -6,7 +6,8 @@
 //!    resends dropped); bad rows go to the quarantine with their reason.
 //! 2. **resolve** (`resolve.rs`): versions of one id are settled (the same id sent again is an
 //!    update), exact duplicate IoT rows are dropped (`identity.rs`), and the new table files
-//!    are written; a staged IoT month part with nothing to drop is moved into the table.
+//!    are written; a staged part with nothing to drop (no lost version, no duplicate IoT row)
+//!    is moved into the table as it is.
 //!
 //! Units are staged and resolved first, so every other source checks `unit_id` against the
 //! registry as it stands after this ingest, and quarantined `unknown_unit` rows whose unit has
@@ -560,11 +561,7 @@ async fn release(
                 let Some(fields) = stage::fields_from_json(source, &row.fields) else {
                     continue;
                 };
-                let v = Validator {
-                    source,
-                    codes: rules,
-                    units: registry,
-                };
+                let v = Validator::new(source, rules, registry);
                 if let Ok(values) = v.validate(&fields, None) {
                     released.insert(at - 1);
                     let unit = source

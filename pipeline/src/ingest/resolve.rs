@@ -3,7 +3,9 @@
 //! Keyed sources: the same id sent again is an update. Versions are folded in arrival order
 //! (the lake's current row, then rows released from the quarantine, then this ingest's files in
 //! path byte order, rows in file order): a newcomer replaces the current winner unless both
-//! carry `updated_at` and the newcomer's is earlier. The loser is `superseded`.
+//! carry `updated_at` and the newcomer's is earlier. The loser is `superseded`. Only the id and
+//! `updated_at` are read to decide; a staged file none of whose rows lost is moved into the
+//! table, the other files' winners are written again.
 //!
 //! `iot_events`: the whole row is the identity (`identity.rs`); a row equal to one already kept
 //! (in the lake or earlier in this ingest) is superseded. Rows are stored by local month, so only
@@ -34,7 +36,9 @@ pub struct KeyedOut {
     pub files: Vec<DataFile>,
     /// Per staged file (its index), how many of its rows lost to another version.
     pub superseded: Vec<(usize, u64)>,
-    /// Ids whose winning version came from this ingest → the inbox file it came from.
+    /// Units: ids whose winning version came from this ingest → the inbox file it came from
+    /// (the registry grows by them, and releases are credited to that file). Empty for the
+    /// other sources, which need no such map.
     pub winners: HashMap<String, String>,
 }
 
@@ -70,18 +74,25 @@ impl Input<'_> {
         }
     }
 
-    /// The batches of one part, streamed so that a large file is never held whole.
+    /// The batches of one part, streamed so that a large file is never held whole; only
+    /// `columns` (indices of the lake schema) when given.
     async fn stream(
         &self,
         lake: &Lake,
         part: usize,
+        columns: Option<&[usize]>,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        Ok(match self {
-            Input::Memory(b) => futures::stream::iter([Ok(b.clone())]).boxed(),
-            Input::Staged(s) => lake
-                .read_parquet(&s.parts[part].file.path, None)
-                .await?
-                .boxed(),
+        Ok(match (self, columns) {
+            (Input::Memory(b), None) => futures::stream::iter([Ok(b.clone())]).boxed(),
+            (Input::Memory(b), Some(c)) => futures::stream::iter([Ok(b.project(c)?)]).boxed(),
+            (Input::Staged(s), columns) => {
+                let schema = s.source.lake_schema();
+                let names: Option<Vec<&str>> =
+                    columns.map(|c| c.iter().map(|i| schema.field(*i).name().as_str()).collect());
+                lake.read_parquet(&s.parts[part].file.path, names.as_deref())
+                    .await?
+                    .boxed()
+            }
         })
     }
 }
@@ -152,13 +163,15 @@ pub async fn resolve_keyed(
     let mut superseded = vec![0u64; inputs.len()];
     let mut current: HashMap<String, Current> = HashMap::default();
     let mut part_rows: Vec<Vec<usize>> = Vec::new();
+    // The versions are decided on the id and `updated_at` alone: only they are read.
+    let key_columns: Vec<usize> = std::iter::once(0).chain(ts_idx).collect();
     for (slot, input) in inputs.iter().enumerate() {
         let mut rows_per_part = Vec::new();
         for part in 0..input.parts() {
             let mut row = 0usize;
-            let mut batches = input.stream(lake, part).await?;
+            let mut batches = input.stream(lake, part, Some(&key_columns)).await?;
             while let Some(b) = batches.try_next().await? {
-                let ts = timestamps(&b, ts_idx);
+                let ts = timestamps(&b, ts_idx.map(|_| 1));
                 for (r, id) in ids(&b).iter().enumerate() {
                     let id = id.expect("ids are required");
                     let cand_ts = ts.and_then(|t| (!t.is_null(r)).then(|| t.value(r)));
@@ -199,6 +212,9 @@ pub async fn resolve_keyed(
     for (id, cur) in &current {
         if let Some((s, p, r)) = cur.at {
             keep[s as usize][p as usize][r as usize] = true;
+            if source != Source::Units {
+                continue;
+            }
             let file = match slot_file[s as usize] {
                 Some(i) => staged[i].quality.file.clone(),
                 None => released_files[r as usize].clone(),
@@ -207,15 +223,16 @@ pub async fn resolve_keyed(
         }
     }
 
-    // Old files: rewritten only where one of their ids was replaced.
+    // Old files: rewritten only where one of their ids was replaced (a new row won it).
     let mut files = Vec::new();
     let schema = source.lake_schema();
     let id_name = source.fields()[0].name;
+    let won_anew = |id: &str| current.get(id).is_some_and(|c| c.at.is_some());
     for (k, f) in old_files.iter().enumerate() {
         let replaced = |b: &RecordBatch| -> BooleanArray {
             ids(b)
                 .iter()
-                .map(|id| Some(!id.is_some_and(|id| winners.contains_key(id))))
+                .map(|id| Some(id.is_none_or(|id| !won_anew(id))))
                 .collect()
         };
         let mut id_batches = lake.read_parquet(&f.path, Some(&[id_name])).await?;
@@ -242,13 +259,28 @@ pub async fn resolve_keyed(
         files.extend(writer.finish().await?);
     }
 
-    // This ingest's winners, in arrival order, streamed into one file.
-    let path = format!("tables/{}/part-{tag}.parquet", source.name());
-    let mut writer = lake.table_writer(path, schema);
+    // This ingest's winners, in arrival order: a staged part whose rows all win becomes a table
+    // file as it is (`part-<tag>-<order>.parquet`), the others' winners are streamed into
+    // `part-<tag>.parquet`.
+    let path = format!("tables/{}/part-{tag}", source.name());
+    let mut writer = lake.table_writer(format!("{path}.parquet"), schema);
     for (input, keep) in inputs.iter().zip(&keep) {
         for (part, keep) in keep.iter().enumerate() {
+            if let (Input::Staged(s), true) = (input, keep.iter().all(|k| *k)) {
+                let file = &s.parts[part].file;
+                let to = match part {
+                    0 => format!("{path}-{:06}.parquet", s.order),
+                    _ => format!("{path}-{:06}-{part}.parquet", s.order),
+                };
+                lake.rename(&file.path, &to).await?;
+                files.push(DataFile {
+                    path: to,
+                    ..file.clone()
+                });
+                continue;
+            }
             let mut row = 0usize;
-            let mut batches = input.stream(lake, part).await?;
+            let mut batches = input.stream(lake, part, None).await?;
             while let Some(b) = batches.try_next().await? {
                 let mask: BooleanArray = keep[row..row + b.num_rows()]
                     .iter()

@@ -135,11 +135,13 @@ struct Sink<'a> {
 }
 
 impl<'a> Sink<'a> {
+    /// `expected_rows`: about how many rows the file has (from its size).
     fn new(
         ctx: &'a StageContext,
         handle: &'a Handle,
         source: Source,
         order: usize,
+        expected_rows: usize,
     ) -> Result<Self> {
         let iot = source == Source::IotEvents;
         let flush_rows = if iot {
@@ -162,7 +164,7 @@ impl<'a> Sink<'a> {
             flush_rows,
             resends: if iot {
                 Some(Resends {
-                    recent: Recent::new(RECENT_ROWS)?,
+                    recent: Recent::new(RECENT_ROWS, expected_rows)?,
                     dropped: 0,
                     held: 0,
                 })
@@ -339,18 +341,17 @@ pub fn stage_file(
         return Ok(staged);
     };
     quality.format = format.name().into();
-    let validator = Validator {
-        source,
-        codes: ctx.rules.as_ref(),
-        units: registry,
-    };
-    let mut sink = Sink::new(ctx, handle, source, order)?;
+    let validator = Validator::new(source, ctx.rules.as_ref(), registry);
+    // An IoT row takes 60–70 bytes of CSV; fewer would only size the resend set too large.
+    let expected_rows = std::fs::metadata(&file.path).map_or(0, |m| m.len() / 64) as usize;
+    let mut sink = Sink::new(ctx, handle, source, order, expected_rows)?;
+    let mut values = Vec::new();
     let (mut read_rows, mut candidates, mut quarantined) = (0u64, 0u64, 0u64);
     let outcome = {
         let mut each = |row: RawRow<'_>| -> Result<()> {
             read_rows += 1;
-            match validator.validate(row.fields, row.defect) {
-                Ok(values) => {
+            match validator.validate_into(row.fields, row.defect, &mut values) {
+                Ok(()) => {
                     candidates += 1;
                     sink.accept(&values, &file.rel, row.line)
                 }

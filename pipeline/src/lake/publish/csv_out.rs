@@ -88,17 +88,27 @@ pub fn flatten_lists(batch: &RecordBatch) -> Result<RecordBatch> {
         .map(|c| match c.data_type() {
             DataType::List(_) => {
                 let list = c.as_list::<i32>();
-                let mut b = StringBuilder::new();
-                for i in 0..list.len() {
+                // The items as text once for the whole column, not once per row.
+                let items = datafusion::arrow::compute::cast(list.values(), &DataType::Utf8)?;
+                let items = items.as_string::<i32>();
+                let mut b = StringBuilder::with_capacity(list.len(), items.value_data().len());
+                let mut joined = String::new();
+                for (i, range) in list.value_offsets().windows(2).enumerate() {
                     if list.is_null(i) {
                         b.append_null();
                         continue;
                     }
-                    let items = list.value(i);
-                    let items = datafusion::arrow::compute::cast(&items, &DataType::Utf8)?;
-                    let items = items.as_string::<i32>();
-                    let joined: Vec<&str> = items.iter().flatten().collect();
-                    b.append_value(joined.join(";"));
+                    joined.clear();
+                    let present = (range[0] as usize..range[1] as usize)
+                        .filter(|j| items.is_valid(*j))
+                        .map(|j| items.value(j));
+                    for (k, item) in present.enumerate() {
+                        if k > 0 {
+                            joined.push(';');
+                        }
+                        joined.push_str(item);
+                    }
+                    b.append_value(&joined);
                 }
                 Ok(Arc::new(b.finish()) as ArrayRef)
             }
@@ -169,7 +179,36 @@ impl CsvWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::array::{Int64Array, ListBuilder};
+
+    #[test]
+    fn lists_are_joined_row_by_row_in_a_sliced_batch() {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for row in [
+            Some(vec![Some("skip")]),
+            Some(vec![Some("a"), None, Some(""), Some("b")]),
+            None,
+            Some(vec![]),
+            Some(vec![Some("c")]),
+        ] {
+            match row {
+                Some(items) => {
+                    for item in items {
+                        b.values().append_option(item);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let list: ArrayRef = Arc::new(b.finish());
+        let batch = RecordBatch::try_from_iter(vec![("reasons", list)])
+            .unwrap()
+            .slice(1, 4);
+        let flat = flatten_lists(&batch).unwrap();
+        let joined: Vec<Option<&str>> = flat.column(0).as_string::<i32>().iter().collect();
+        assert_eq!(joined, [Some("a;;b"), None, Some(""), Some("c")]);
+    }
 
     #[test]
     fn formula_like_text_is_escaped_and_numbers_are_not() {

@@ -295,15 +295,19 @@ fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[HashMap<String, (f64, bo
         |e: &dyn std::fmt::Display| Error::Invalid(format!("truth file {}: {e}", path.display()));
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
     let mut out = [HashMap::new(), HashMap::new()];
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| bad(&e))?;
-        let Some(k) = cutoffs.iter().position(|c| rec.get(1) == Some(*c)) else {
+    // One record reused, and text made only for the rows at a wanted cutoff (a few of many).
+    let mut rec = csv::ByteRecord::new();
+    while reader.read_byte_record(&mut rec).map_err(|e| bad(&e))? {
+        let Some(k) = cutoffs
+            .iter()
+            .position(|c| rec.get(1) == Some(c.as_bytes()))
+        else {
             continue;
         };
-        let p = rec.get(2).and_then(|v| v.parse::<f64>().ok());
-        match (rec.get(0), p) {
+        let text = |i: usize| rec.get(i).and_then(|v| std::str::from_utf8(v).ok());
+        match (text(0), text(2).and_then(|v| v.parse::<f64>().ok())) {
             (Some(unit), Some(p)) => {
-                out[k].insert(unit.to_string(), (p, rec.get(3) == Some("1")));
+                out[k].insert(unit.to_string(), (p, rec.get(3) == Some(b"1")));
             }
             _ => return Err(bad(&format!("bad row {rec:?}"))),
         }
