@@ -163,15 +163,17 @@ pub async fn resolve_keyed(
     let mut superseded = vec![0u64; inputs.len()];
     let mut current: HashMap<String, Current> = HashMap::default();
     let mut part_rows: Vec<Vec<usize>> = Vec::new();
-    // The versions are decided on the id and `updated_at` alone: only they are read.
+    // The versions are decided on the id and `updated_at` alone: only they are read, the
+    // `updated_at` as the projection's second column.
     let key_columns: Vec<usize> = std::iter::once(0).chain(ts_idx).collect();
+    let key_ts = ts_idx.map(|_| 1);
     for (slot, input) in inputs.iter().enumerate() {
         let mut rows_per_part = Vec::new();
         for part in 0..input.parts() {
             let mut row = 0usize;
             let mut batches = input.stream(lake, part, Some(&key_columns)).await?;
             while let Some(b) = batches.try_next().await? {
-                let ts = timestamps(&b, ts_idx.map(|_| 1));
+                let ts = timestamps(&b, key_ts);
                 for (r, id) in ids(&b).iter().enumerate() {
                     let id = id.expect("ids are required");
                     let cand_ts = ts.and_then(|t| (!t.is_null(r)).then(|| t.value(r)));

@@ -2,7 +2,10 @@
 //! values (numbers, booleans, null, lists as arrays, dates as `YYYY-MM-DD`). Streamed to the
 //! object store batch by batch.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, LargeStringArray,
+    ListArray, RecordBatch, StringArray, StringViewArray, UInt64Array,
+};
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use object_store::buffered::BufWriter;
@@ -26,15 +29,15 @@ struct Cells<'a> {
 }
 
 enum Kind<'a> {
-    Utf8(&'a datafusion::arrow::array::StringArray),
-    LargeUtf8(&'a datafusion::arrow::array::LargeStringArray),
-    Utf8View(&'a datafusion::arrow::array::StringViewArray),
-    Bool(&'a datafusion::arrow::array::BooleanArray),
-    Int32(&'a datafusion::arrow::array::Int32Array),
-    Int64(&'a datafusion::arrow::array::Int64Array),
-    UInt64(&'a datafusion::arrow::array::UInt64Array),
-    Float64(&'a datafusion::arrow::array::Float64Array),
-    List(&'a datafusion::arrow::array::ListArray, Box<Cells<'a>>),
+    Utf8(&'a StringArray),
+    LargeUtf8(&'a LargeStringArray),
+    Utf8View(&'a StringViewArray),
+    Bool(&'a BooleanArray),
+    Int32(&'a Int32Array),
+    Int64(&'a Int64Array),
+    UInt64(&'a UInt64Array),
+    Float64(&'a Float64Array),
+    List(&'a ListArray, Box<Cells<'a>>),
     Display(ArrayFormatter<'a>),
 }
 
@@ -170,10 +173,7 @@ impl NdjsonWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::{
-        BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, LargeStringArray,
-        ListArray, StringArray, StringViewArray, UInt64Array,
-    };
+    use datafusion::arrow::array::Date32Array;
     use serde_json::Value;
     use std::sync::Arc;
 
