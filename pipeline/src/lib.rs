@@ -15,7 +15,8 @@
 //!   snapshots, maintenance), publication of a run's outputs, its manifest and the feed table.
 //! - [`contract`]: the data contract and the rule tables (the `firecredit-contract` crate).
 //!
-//! [`error`] and [`progress`] are leaves that every layer may use. The models are the
+//! [`error`], [`progress`] and [`memory`] (the allocator's tuning) are leaves that every layer
+//! may use. The models are the
 //! `firecredit-models` crate, the synthetic province the `firecredit-generate` crate.
 //!
 //! Data flows one way: inbox → `ingest` → lake tables → stages → a published run.
@@ -27,6 +28,7 @@ pub mod engine;
 pub mod error;
 pub mod ingest;
 pub mod lake;
+pub mod memory;
 pub mod progress;
 pub mod run;
 pub mod stages;

@@ -95,7 +95,7 @@ pub fn checkpoint(point: &str) {
     }
 }
 
-// One of the two unsafe calls of the project (the other, in `main.rs`, bounds glibc's arenas): a
+// One of the project's unsafe calls (the others, in `memory.rs`, tune glibc's allocator): a
 // test hook that must die like a power cut.
 #[allow(unsafe_code)]
 fn kill_self() -> ! {
