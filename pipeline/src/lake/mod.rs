@@ -34,7 +34,7 @@ pub mod tables;
 mod writer;
 
 pub use reader::ObjectReader;
-pub use writer::TableWriter;
+pub use writer::{Digest, TableWriter};
 
 pub use snapshot::{DataFile, IngestedFile, Pins, Snapshot, TableFiles};
 
@@ -431,7 +431,12 @@ impl Lake {
 
     /// A Parquet writer for a new file at `path` (zstd, page statistics, large row groups so
     /// that later scans prune by min/max).
-    fn parquet_writer(&self, path: &str, schema: SchemaRef) -> Result<AsyncArrowWriter<BufWriter>> {
+    fn parquet_writer(
+        &self,
+        path: &str,
+        schema: SchemaRef,
+        digest: Option<Digest>,
+    ) -> Result<AsyncArrowWriter<writer::Upload>> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("valid level"),
@@ -440,7 +445,8 @@ impl Lake {
             .set_max_row_group_row_count(Some(1 << 20))
             .set_created_by(concat!("firecredit ", env!("CARGO_PKG_VERSION")).into())
             .build();
-        let writer = BufWriter::new(self.store.clone(), Path::from(path));
+        let writer =
+            writer::Upload::new(BufWriter::new(self.store.clone(), Path::from(path)), digest);
         AsyncArrowWriter::try_new(writer, schema, Some(props)).map_err(|source| Error::Parquet {
             path: path.to_string(),
             source,

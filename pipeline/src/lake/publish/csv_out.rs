@@ -17,10 +17,12 @@ use object_store::path::Path;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
-use crate::lake::Lake;
+use crate::lake::writer::Upload;
+use crate::lake::{Digest, Lake};
 
 pub struct CsvWriter {
-    upload: BufWriter,
+    upload: Upload,
+    digest: Digest,
     path: String,
     schema: SchemaRef,
     header_written: bool,
@@ -135,9 +137,14 @@ pub fn escape_formulas(flat: &RecordBatch) -> Result<RecordBatch> {
 
 impl CsvWriter {
     pub fn new(lake: &Lake, path: &str, schema: SchemaRef) -> Self {
+        let digest = Digest::default();
         let flat = flat_schema(&schema);
         CsvWriter {
-            upload: BufWriter::new(lake.store(), Path::from(path)),
+            upload: Upload::new(
+                BufWriter::new(lake.store(), Path::from(path)),
+                Some(digest.clone()),
+            ),
+            digest,
             path: path.to_string(),
             schema: flat,
             header_written: false,
@@ -165,14 +172,15 @@ impl CsvWriter {
         result.map_err(|e| self.io(e))
     }
 
-    /// Completes the upload; an empty table still gets its header row.
-    pub async fn finish(mut self) -> Result<()> {
+    /// Completes the upload (an empty table still gets its header row); the file's SHA-256.
+    pub async fn finish(mut self) -> Result<String> {
         if !self.header_written {
             let empty = RecordBatch::new_empty(self.schema.clone());
             self.write(&empty).await?;
         }
         let result = self.upload.shutdown().await;
-        result.map_err(|e| self.io(e))
+        result.map_err(|e| self.io(e))?;
+        Ok(self.digest.hex())
     }
 }
 

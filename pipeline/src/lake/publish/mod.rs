@@ -330,11 +330,13 @@ impl Publisher {
 
     fn files(&self, name: &str, schema: SchemaRef, csv: bool, ndjson: bool) -> TableFiles {
         let parquet_path = self.path_of(name, "parquet");
+        let (parquet, digest) = self
+            .lake
+            .table_writer(parquet_path.clone(), schema.clone())
+            .hashed();
         let mut encoders = vec![Encoder::spawn(
-            parquet_path.clone(),
-            Format::Parquet(Box::new(
-                self.lake.table_writer(parquet_path, schema.clone()),
-            )),
+            parquet_path,
+            Format::Parquet(Box::new(parquet), digest),
         )];
         if csv {
             let path = self.path_of(name, "csv");
@@ -353,8 +355,8 @@ impl Publisher {
     async fn close(&mut self, name: &str, files: TableFiles) -> Result<String> {
         let TableFiles { encoders, rows } = files;
         for encoder in encoders {
-            let (format, path) = encoder.finish().await?;
-            self.record(name, format, &path, rows).await?;
+            let (format, path, sha256) = encoder.finish().await?;
+            self.record(name, format, &path, rows, sha256);
         }
         crate::lake::checkpoint(name);
         Ok(self.path_of(name, "parquet"))
@@ -382,13 +384,15 @@ impl Publisher {
         rows: u64,
     ) -> Result<String> {
         let path = self.path_of(name, format);
+        let sha256 = hex::encode(Sha256::digest(&bytes));
         self.lake.put(&path, bytes.into()).await?;
-        self.record(name, format, &path, rows).await?;
+        self.record(name, format, &path, rows, sha256);
         Ok(path)
     }
 
-    async fn record(&mut self, name: &str, format: &str, path: &str, rows: u64) -> Result<()> {
-        let sha256 = sha256_object(&self.lake, path).await?;
+    /// Records a written file as an output, with the SHA-256 of the bytes written (decision
+    /// 125: taken as they went out, not read back).
+    fn record(&mut self, name: &str, format: &str, path: &str, rows: u64, sha256: String) {
         self.outputs.push(Output {
             name: name.into(),
             format: format.into(),
@@ -397,7 +401,6 @@ impl Publisher {
             sha256,
             audience: audience_of(name),
         });
-        Ok(())
     }
 
     /// Writes the manifest (the commit), if the day's manifest is still the one the run began
@@ -474,7 +477,7 @@ impl TableFiles {
 
 /// A table's writer in one format.
 enum Format {
-    Parquet(Box<crate::lake::TableWriter>),
+    Parquet(Box<crate::lake::TableWriter>, crate::lake::Digest),
     Csv(csv_out::CsvWriter),
     Ndjson(ndjson_out::NdjsonWriter),
 }
@@ -483,7 +486,7 @@ impl Format {
     /// The output format's name, as the manifest records it.
     fn name(&self) -> &'static str {
         match self {
-            Format::Parquet(_) => "parquet",
+            Format::Parquet(..) => "parquet",
             Format::Csv(_) => "csv",
             Format::Ndjson(_) => "ndjson",
         }
@@ -491,15 +494,19 @@ impl Format {
 
     async fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         match self {
-            Format::Parquet(w) => w.write(batch).await,
+            Format::Parquet(w, _) => w.write(batch).await,
             Format::Csv(w) => w.write(batch).await,
             Format::Ndjson(w) => w.write(batch).await,
         }
     }
 
-    async fn finish(self) -> Result<()> {
+    /// Closes the file; its SHA-256.
+    async fn finish(self) -> Result<String> {
         match self {
-            Format::Parquet(w) => w.finish_even_if_empty().await.map(|_| ()),
+            Format::Parquet(w, digest) => {
+                w.finish_even_if_empty().await?;
+                Ok(digest.hex())
+            }
             Format::Csv(w) => w.finish().await,
             Format::Ndjson(w) => w.finish().await,
         }
@@ -516,7 +523,7 @@ struct Encoder {
     format: &'static str,
     path: String,
     queue: Option<tokio::sync::mpsc::Sender<RecordBatch>>,
-    task: Option<tokio::task::JoinHandle<Result<()>>>,
+    task: Option<tokio::task::JoinHandle<Result<String>>>,
 }
 
 impl Encoder {
@@ -555,19 +562,23 @@ impl Encoder {
         }))
     }
 
-    /// Closes the queue and waits for the file: its format and path.
-    async fn finish(mut self) -> Result<(&'static str, String)> {
+    /// Closes the queue and waits for the file: its format, path and SHA-256.
+    async fn finish(mut self) -> Result<(&'static str, String, String)> {
         self.queue = None;
-        self.join().await?;
-        Ok((self.format, std::mem::take(&mut self.path)))
+        let sha256 = self.join().await?;
+        Ok((self.format, std::mem::take(&mut self.path), sha256))
     }
 
-    async fn join(&mut self) -> Result<()> {
+    /// Waits for the encoder's task: the file's SHA-256.
+    async fn join(&mut self) -> Result<String> {
         match self.task.take() {
             Some(task) => task.await.map_err(|e| {
                 Error::Internal(format!("the {} encoder of {}: {e}", self.format, self.path))
             })?,
-            None => Ok(()),
+            None => Err(Error::Internal(format!(
+                "the {} encoder of {} was already joined",
+                self.format, self.path
+            ))),
         }
     }
 }
@@ -623,4 +634,50 @@ pub async fn sha256_object(lake: &Lake, path: &str) -> Result<String> {
         hasher.update(chunk.map_err(err)?);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::prelude::SessionContext;
+
+    /// The checksums taken as the bytes went out are those of the files as stored, in every
+    /// format, for a table of several batches and for an empty one.
+    #[tokio::test]
+    async fn recorded_checksums_are_those_of_the_stored_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let mut config = datafusion::prelude::SessionConfig::new().with_batch_size(1000);
+        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+        let ctx = SessionContext::new_with_config(config);
+        let mut publisher = Publisher::new(&lake, "2026-06-30");
+        let many = ctx
+            .sql(
+                "SELECT value AS n, 'unit ' || CAST(value AS VARCHAR) AS name, \
+                 make_array(value, value + 1) AS pair FROM generate_series(1, 4500)",
+            )
+            .await
+            .unwrap();
+        publisher
+            .write_formats("many", many, true, true)
+            .await
+            .unwrap();
+        let none = ctx.sql("SELECT 1 AS n WHERE false").await.unwrap();
+        publisher
+            .write_formats("none", none, true, true)
+            .await
+            .unwrap();
+        publisher
+            .write_bytes("report", "html", b"<p>report</p>".to_vec(), 1)
+            .await
+            .unwrap();
+
+        assert_eq!(publisher.outputs.len(), 7);
+        for output in &publisher.outputs {
+            let stored = sha256_object(&lake, &output.path).await.unwrap();
+            assert_eq!(output.sha256, stored, "{}", output.path);
+        }
+        let rows: Vec<u64> = publisher.outputs.iter().map(|o| o.rows).collect();
+        assert_eq!(rows, [4500, 4500, 4500, 0, 0, 0, 1]);
+    }
 }

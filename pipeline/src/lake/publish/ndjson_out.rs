@@ -13,10 +13,12 @@ use object_store::path::Path;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
-use crate::lake::Lake;
+use crate::lake::writer::Upload;
+use crate::lake::{Digest, Lake};
 
 pub struct NdjsonWriter {
-    upload: BufWriter,
+    upload: Upload,
+    digest: Digest,
     path: String,
 }
 
@@ -145,8 +147,13 @@ fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
 
 impl NdjsonWriter {
     pub fn new(lake: &Lake, path: &str) -> Self {
+        let digest = Digest::default();
         NdjsonWriter {
-            upload: BufWriter::new(lake.store(), Path::from(path)),
+            upload: Upload::new(
+                BufWriter::new(lake.store(), Path::from(path)),
+                Some(digest.clone()),
+            ),
+            digest,
             path: path.to_string(),
         }
     }
@@ -164,9 +171,11 @@ impl NdjsonWriter {
         result.map_err(|e| self.io(e))
     }
 
-    pub async fn finish(mut self) -> Result<()> {
+    /// Completes the upload; the file's SHA-256.
+    pub async fn finish(mut self) -> Result<String> {
         let result = self.upload.shutdown().await;
-        result.map_err(|e| self.io(e))
+        result.map_err(|e| self.io(e))?;
+        Ok(self.digest.hex())
     }
 }
 
