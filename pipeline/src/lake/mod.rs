@@ -119,6 +119,11 @@ pub fn sha256_file(path: &std::path::Path) -> std::io::Result<String> {
 /// Bytes of decoded rows one batch read from a lake file may hold.
 const READ_BATCH_BYTES: usize = 64 << 20;
 
+/// Bytes of an object read at a time when it is read whole in pieces ([`Lake::for_each_piece`]):
+/// few calls and bounded memory. The object store's own stream of a local file reads 8 KiB at
+/// a time, each on the blocking pool, which took seconds for a feed's copies (decision 128).
+const READ_PIECE_BYTES: u64 = 8 << 20;
+
 /// What a conditional write expects of the object it replaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
@@ -283,6 +288,34 @@ impl Lake {
         let p = Path::from(path);
         let got = self.store.get(&p).await.map_err(|e| Self::os_err(&p, e))?;
         got.bytes().await.map_err(|e| Self::os_err(&p, e))
+    }
+
+    /// Reads the object at `path` from start to end in pieces of at most 8 MiB, handing each to
+    /// `each` in order. For objects that do not change once written (published outputs).
+    pub async fn for_each_piece(
+        &self,
+        path: &str,
+        mut each: impl AsyncFnMut(Bytes) -> Result<()>,
+    ) -> Result<()> {
+        let p = Path::from(path);
+        let size = self
+            .store
+            .head(&p)
+            .await
+            .map_err(|e| Self::os_err(&p, e))?
+            .size;
+        let mut start = 0;
+        while start < size {
+            let end = size.min(start + READ_PIECE_BYTES);
+            let piece = self
+                .store
+                .get_range(&p, start..end)
+                .await
+                .map_err(|e| Self::os_err(&p, e))?;
+            each(piece).await?;
+            start = end;
+        }
+        Ok(())
     }
 
     /// The same lake, its writes not flushed to disk one by one: for the staging area, which a

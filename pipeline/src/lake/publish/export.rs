@@ -3,7 +3,10 @@
 //! its SHA-256, into a folder or bucket, then a manifest of just those, written last (as a
 //! run's): a receiver that finds no `manifest.json` has no export.
 
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
 
 use super::{read_manifest, sha256_object, Audience, Output, Rules};
 use crate::error::{Error, Result};
@@ -65,8 +68,7 @@ pub async fn export_public(run_dir: &str, out: &str) -> Result<PublicManifest> {
             .next()
             .unwrap_or(output.path.as_str())
             .to_string();
-        let bytes = lake.get(&output.path).await?;
-        target.put(&file, bytes).await?;
+        copy(&lake, &output.path, &target, &file).await?;
         let copied = sha256_object(&target, &file).await?;
         if copied != output.sha256 {
             return Err(Error::Internal(format!(
@@ -90,6 +92,21 @@ pub async fn export_public(run_dir: &str, out: &str) -> Result<PublicManifest> {
     let json = serde_json::to_vec_pretty(&public).map_err(|e| Error::Internal(e.to_string()))?;
     target.put("manifest.json", json.into()).await?;
     Ok(public)
+}
+
+/// Copies `from` in `lake` to `to` in `target` piece by piece: an output of any size is copied
+/// in bounded memory.
+async fn copy(lake: &Lake, from: &str, target: &Lake, to: &str) -> Result<()> {
+    let io = |source| Error::Io {
+        path: to.to_string(),
+        source,
+    };
+    let mut upload = BufWriter::new(target.store(), Path::from(to));
+    lake.for_each_piece(from, async |piece| {
+        upload.write_all(&piece).await.map_err(io)
+    })
+    .await?;
+    upload.shutdown().await.map_err(io)
 }
 
 #[cfg(test)]

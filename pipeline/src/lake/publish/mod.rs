@@ -20,9 +20,8 @@ use std::collections::BTreeMap;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::prelude::DataFrame;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -621,18 +620,14 @@ pub async fn parquet_schema(lake: &Lake, path: &str) -> Result<SchemaRef> {
     Ok(builder.schema().clone())
 }
 
-/// SHA-256 of an object, streamed.
+/// SHA-256 of an object, read in pieces.
 pub async fn sha256_object(lake: &Lake, path: &str) -> Result<String> {
-    let p = Path::from(path);
-    let err = |source| Error::ObjectStore {
-        location: path.to_string(),
-        source,
-    };
-    let mut stream = lake.store().get(&p).await.map_err(err)?.into_stream();
     let mut hasher = Sha256::new();
-    while let Some(chunk) = stream.next().await {
-        hasher.update(chunk.map_err(err)?);
-    }
+    lake.for_each_piece(path, async |piece| {
+        hasher.update(&piece);
+        Ok(())
+    })
+    .await?;
     Ok(hex::encode(hasher.finalize()))
 }
 
