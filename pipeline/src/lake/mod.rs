@@ -16,7 +16,8 @@
 //! - [`commit`]: one ingest committed across the tables, through the ingest log.
 //! - [`durable`]: the local store whose writes are on disk when they return (power cuts).
 //! - [`maintenance`]: vacuum, optimize, history; [`migrate`]: the former private format to Delta.
-//! - `reader`, `writer`: Parquet over `object_store`.
+//! - `reader`, `writer`: Parquet over `object_store`; `writer` also hashes a published file as
+//!   its bytes go out ([`Digest`]).
 //! - [`publish`]: run folders, their outputs, the manifest that commits a run, the feed table.
 //! - [`columns`]: typed reading of a table's columns by name.
 
