@@ -437,8 +437,8 @@ async fn stage_all(
                 let _permit = permit;
                 let staged = stage::stage_file(&ctx, &handle, order, &file, &registry);
                 // What the file's writers and sets held is free now: back to the system, not
-                // kept by this thread's arena while the other threads stage, once the process is
-                // large (decisions 124, 126).
+                // kept by this thread's arena while the other threads stage (decision 124;
+                // trimming only above a bound, decision 126, did not pay).
                 crate::memory::give_back_free();
                 if let Some(bar) = bar {
                     bar.inc(bytes);
