@@ -49,6 +49,14 @@ impl Upload {
     pub(super) fn new(inner: BufWriter, digest: Option<Digest>) -> Self {
         Upload { inner, digest }
     }
+
+    /// The upload of a new object at `path` in `lake`, hashed: the published CSV and NDJSON
+    /// copies.
+    pub(super) fn hashed(lake: &Lake, path: &str) -> (Self, Digest) {
+        let digest = Digest::default();
+        let inner = BufWriter::new(lake.store(), object_store::path::Path::from(path));
+        (Upload::new(inner, Some(digest.clone())), digest)
+    }
 }
 
 impl AsyncWrite for Upload {

@@ -12,8 +12,6 @@ use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use object_store::buffered::BufWriter;
-use object_store::path::Path;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
@@ -137,13 +135,10 @@ pub fn escape_formulas(flat: &RecordBatch) -> Result<RecordBatch> {
 
 impl CsvWriter {
     pub fn new(lake: &Lake, path: &str, schema: SchemaRef) -> Self {
-        let digest = Digest::default();
+        let (upload, digest) = Upload::hashed(lake, path);
         let flat = flat_schema(&schema);
         CsvWriter {
-            upload: Upload::new(
-                BufWriter::new(lake.store(), Path::from(path)),
-                Some(digest.clone()),
-            ),
+            upload,
             digest,
             path: path.to_string(),
             schema: flat,

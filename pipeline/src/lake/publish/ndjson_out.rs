@@ -8,8 +8,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, UInt64Type};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use object_store::buffered::BufWriter;
-use object_store::path::Path;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{Error, Result};
@@ -147,12 +145,9 @@ fn encode(batch: &RecordBatch) -> Result<Vec<u8>> {
 
 impl NdjsonWriter {
     pub fn new(lake: &Lake, path: &str) -> Self {
-        let digest = Digest::default();
+        let (upload, digest) = Upload::hashed(lake, path);
         NdjsonWriter {
-            upload: Upload::new(
-                BufWriter::new(lake.store(), Path::from(path)),
-                Some(digest.clone()),
-            ),
+            upload,
             digest,
             path: path.to_string(),
         }
