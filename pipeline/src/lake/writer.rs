@@ -39,7 +39,8 @@ impl Digest {
     }
 }
 
-/// The upload of a Parquet file, hashing what it accepts when asked to.
+/// The upload of a new object (a Parquet file, a CSV or NDJSON copy), hashing what it accepts
+/// when asked to.
 pub(super) struct Upload {
     inner: BufWriter,
     digest: Option<Digest>,
