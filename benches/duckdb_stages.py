@@ -340,6 +340,7 @@ def lake_stages(a, day, out, our_rows, formats):
     p = params(day)
     d.view("voided_events", "common/voided_events.sql", p)
     d.view("open_units", "common/open_units.sql", p)
+    d.view("iot_transitions", "common/iot_transitions.sql", p)
     theirs = {}
     for name in ["iot_intervals", "device_downtime", "hazard_elements", "major_hazard_units"]:
         theirs[f"hazard.{name}"] = d.step(name, f"hazard/{name}.sql", p)

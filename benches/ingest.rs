@@ -38,6 +38,7 @@ fn main() {
         ndjson: vec![],
         dirty: 0.0,
         fire_drift: firecredit_generate::DEFAULT_FIRE_DRIFT,
+        last_day: None,
     })
     .expect("generate");
     // Two inboxes: the registry (loaded first, not timed) and the IoT files.

@@ -187,6 +187,14 @@ pub fn local_day(ts_micros: i64) -> i32 {
     (ts_micros.div_euclid(MICROS) + LOCAL_OFFSET_SECONDS).div_euclid(86_400) as i32
 }
 
+/// Local calendar month (yyyymm) of a day number.
+pub fn local_month(day: i32) -> i32 {
+    use chrono::Datelike;
+    let date = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+        + chrono::Duration::days(i64::from(day));
+    date.year() * 100 + date.month() as i32
+}
+
 /// UTC microseconds of the local midnight that begins day `day` (days since the epoch).
 pub fn local_midnight(day: i32) -> i64 {
     (i64::from(day) * 86_400 - LOCAL_OFFSET_SECONDS) * MICROS

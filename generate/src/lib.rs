@@ -62,6 +62,9 @@ pub struct GenerateOptions {
     /// Change of the planted fire model's log-odds per year, beyond what the units' records
     /// explain (0 at the middle year of the history; see [`world::fire_log_odds`]).
     pub fire_drift: f64,
+    /// A second inbox for the rows of the `as_of` day itself ([`event_day`]): `out` then holds
+    /// the history to the day before, and this folder one more day on top of it.
+    pub last_day: Option<PathBuf>,
 }
 
 /// What was generated: rows per source, injected defects, superseded rows planted.
@@ -83,6 +86,9 @@ pub struct GenerateSummary {
     /// Kind → enforcement alerts the inbox raises at `as_of` (listed in
     /// `_truth/enforcement_alerts.csv`).
     pub alerts: BTreeMap<String, u64>,
+    /// Source → rows written to the last day's inbox (`--last-day`), out of `rows`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_day_rows: BTreeMap<String, u64>,
 }
 
 /// Why a synthetic inbox could not be written.
@@ -361,6 +367,76 @@ fn defect(
     Some((r, bad_bytes))
 }
 
+/// The local day a row is about: its source's first required date or timestamp (the day an
+/// inspection was made, a violation found, an event happened), or for a unit's later version
+/// the day it was updated. None for a unit's first version and for inspectors: they are the
+/// registry the history stands on.
+fn event_day(source: Source, row: &Row, version: usize) -> Option<i32> {
+    use firecredit_contract::values::{local_day, parse_date, parse_timestamp};
+    let fields = source.fields();
+    let i = match source {
+        Source::Units if version > 0 => source.updated_at_field()?,
+        Source::Units | Source::Inspectors => return None,
+        _ => fields
+            .iter()
+            .position(|f| f.required && matches!(f.kind, Kind::Date | Kind::Timestamp))?,
+    };
+    match fields[i].kind {
+        Kind::Date => parse_date(&row[i]),
+        _ => parse_timestamp(&row[i]).map(local_day),
+    }
+}
+
+/// Where rows go with `--last-day`: the rows of that day to a second inbox, opened on its
+/// first row, everything else to the main one.
+struct LastDay<'a> {
+    dir: Option<&'a Path>,
+    day: i32,
+    outputs: BTreeMap<Source, Output>,
+}
+
+impl<'a> LastDay<'a> {
+    fn new(opts: &'a GenerateOptions) -> Self {
+        LastDay {
+            dir: opts.last_day.as_deref(),
+            day: opts.as_of,
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// The output `row` goes to: the last day's, or `main`.
+    fn route<'o>(
+        &'o mut self,
+        main: &'o mut Output,
+        row: &Row,
+        version: usize,
+        (format, gbk): (Format, bool),
+        name: &str,
+    ) -> Result<&'o mut Output> {
+        let Some(dir) = self.dir else {
+            return Ok(main);
+        };
+        if event_day(main.source, row, version) != Some(self.day) {
+            return Ok(main);
+        }
+        Ok(match self.outputs.entry(main.source) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(Output::create(dir, main.source, name, format, gbk)?)
+            }
+        })
+    }
+
+    /// Closes the last day's files; adds their rows to `summary`.
+    fn finish(self, summary: &mut GenerateSummary) -> Result<()> {
+        for (s, o) in self.outputs {
+            let n = o.finish()?;
+            *summary.last_day_rows.entry(s.name().into()).or_default() += n;
+        }
+        Ok(())
+    }
+}
+
 /// Generates the inbox; returns what it wrote.
 pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     if !(0.0..=1.0).contains(&opts.dirty) {
@@ -498,6 +574,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         .write_record(["alert_id", "kind"])
         .map_err(|e| Error::Write(e.to_string()))?;
 
+    let mut last_day = LastDay::new(opts);
     let chunks: Vec<&[world::Unit]> = units.chunks(CHUNK).collect();
     let iot_format = format_of(Source::IotEvents);
     // A window of chunks at a time keeps memory bounded while both cores work.
@@ -506,13 +583,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
             .par_iter()
             .map(|chunk| {
                 let first = chunk[0].idx;
-                let mut iot = Output::create(
-                    out,
-                    Source::IotEvents,
-                    &format!("part-{:05}", first / CHUNK),
-                    iot_format.0,
-                    iot_format.1,
-                )?;
+                let name = format!("part-{:05}", first / CHUNK);
+                let mut iot =
+                    Output::create(out, Source::IotEvents, &name, iot_format.0, iot_format.1)?;
+                let mut last = LastDay::new(opts);
                 let mut d = Dirty::new(opts.seed ^ first as u64, opts.dirty);
                 let mut s = GenerateSummary::default();
                 let mut dups = 0u64;
@@ -525,26 +599,31 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                         if prev == Some(row) {
                             dups += 1;
                         }
-                        d.write(&mut iot, row, iot_format, &mut s)?;
+                        let target = last.route(&mut iot, row, 0, iot_format, &name)?;
+                        d.write(target, row, iot_format, &mut s)?;
                         prev = Some(row);
                     }
                     r.iot = Vec::new();
                     rows.push(r);
                 }
                 let n = iot.finish()?;
+                last.finish(&mut s)?;
                 let defects = s
                     .defects
                     .remove(Source::IotEvents.name())
                     .unwrap_or_default();
-                Ok((rows, n, defects, dups))
+                Ok((rows, n, defects, dups, s.last_day_rows))
             })
             .collect();
         for result in results {
-            let (rows, n, defects, dups) = result?;
+            let (rows, n, defects, dups, last_day_rows) = result?;
             *summary
                 .rows
                 .entry(Source::IotEvents.name().into())
                 .or_default() += n;
+            for (source, n) in last_day_rows {
+                *summary.last_day_rows.entry(source).or_default() += n;
+            }
             *summary
                 .superseded
                 .entry(Source::IotEvents.name().into())
@@ -571,13 +650,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
                     (Source::Incidents, &r.incidents),
                     (Source::CreditActions, &r.credit_actions),
                 ] {
-                    for row in list {
-                        dirty.write(
-                            outputs.get_mut(&s).expect("out"),
-                            row,
-                            format_of(s),
-                            &mut summary,
-                        )?;
+                    for (version, row) in list.iter().enumerate() {
+                        let main = outputs.get_mut(&s).expect("out");
+                        let target = last_day.route(main, row, version, format_of(s), s.name())?;
+                        dirty.write(target, row, format_of(s), &mut summary)?;
                     }
                 }
                 for (alert_id, kind) in &r.alerts {
@@ -608,6 +684,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         let n = o.finish()?;
         *summary.rows.entry(s.name().into()).or_default() += n;
     }
+    last_day.finish(&mut summary)?;
     for (cutoff, (p, y)) in &truth_scores {
         if let Some(auc) = firecredit_models::metrics::roc_auc(p, y) {
             summary.oracle_auc.insert(world::date(*cutoff), auc);
@@ -621,9 +698,16 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
     Ok(summary)
 }
 
-/// What one chunk of units produced: the non-IoT rows (written in unit order afterwards), and
-/// the IoT file's row count, defects and planted duplicates.
-type ChunkOut = (Vec<UnitRows>, u64, BTreeMap<String, u64>, u64);
+/// What one chunk of units produced: the non-IoT rows (written in unit order afterwards), the
+/// IoT file's row count, defects and planted duplicates,
+/// and the rows it wrote to the last day's inbox.
+type ChunkOut = (
+    Vec<UnitRows>,
+    u64,
+    BTreeMap<String, u64>,
+    u64,
+    BTreeMap<String, u64>,
+);
 
 /// Injects defective copies after a share of rows.
 struct Dirty {

@@ -71,7 +71,15 @@ pub async fn stage_context(as_of: i32, sources: &[(Source, Vec<Row>)]) -> (TempD
     register_rules(&ctx, &rules).await.expect("rules");
     register_common_views(&ctx, &params).await.expect("views");
     let publisher = Publisher::new(&lake, &format_date(as_of));
-    let cx = StageContext::new(ctx, lake, rules, params, publisher, None);
+    let cx = StageContext::new(
+        ctx,
+        lake,
+        Default::default(),
+        rules,
+        params,
+        publisher,
+        None,
+    );
     (dir, cx)
 }
 

@@ -13,6 +13,7 @@ mod hardening;
 mod hazard;
 mod helpers;
 mod hostile;
+mod incremental;
 mod ingest;
 mod lake;
 mod plan;

@@ -8,6 +8,8 @@
 //! - `PARAMETER key = value[, key = value …]`: rows of `parameters.csv` replaced (the rules
 //!   are checked again, as `--rules` would be);
 //! - `SEED text`: the plan's public seed `$plan_seed` (default: the `AS OF` date, as a run's);
+//! - `CARRIED FROM 2026-06-29`: binds `$iot_carry_end_us` as a run that carries the intervals
+//!   of a run at that day binds it;
 //! - `STEP stage/name`: `sql/stage/name.sql` executed with the parameters as they are now and
 //!   its rows registered, in order, as the table `name` (as a run publishes a step and reads
 //!   it back);
@@ -67,6 +69,8 @@ struct Db {
     /// `parameters.csv` overrides: key → value.
     overrides: BTreeMap<String, String>,
     seed: Option<String>,
+    /// The day of the run whose intervals are carried (`CARRIED FROM`).
+    carried_from: Option<i32>,
     rules: RuleSet,
     params: Params,
     _lake: tempfile::TempDir,
@@ -109,6 +113,7 @@ impl Db {
             as_of,
             overrides: BTreeMap::new(),
             seed: None,
+            carried_from: None,
             rules,
             params,
             _lake: dir,
@@ -138,6 +143,9 @@ impl Db {
             "plan_seed",
             datafusion::common::ScalarValue::Utf8(Some(seed)),
         );
+        if let Some(day) = self.carried_from {
+            self.params = self.params.clone().carried_from(day);
+        }
         register_rules(&self.ctx, &self.rules).await?;
         register_common_views(&self.ctx, &self.params).await?;
         Ok(())
@@ -300,6 +308,14 @@ impl sqllogictest::AsyncDB for Db {
                 self.overrides
                     .insert(key.trim().to_string(), value.trim().to_string());
             }
+            self.bind().await?;
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        if let Some(day) = sql.strip_prefix("CARRIED FROM ") {
+            self.carried_from = Some(
+                parse_date(day.trim())
+                    .ok_or_else(|| CaseError(format!("`{day}` is not a date")))?,
+            );
             self.bind().await?;
             return Ok(DBOutput::StatementComplete(0));
         }

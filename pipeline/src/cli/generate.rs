@@ -41,6 +41,12 @@ pub struct GenerateArgs {
     /// (-1..1; zero in the middle year of the history): a rising fire rate, as real data has.
     #[arg(long, default_value_t = firecredit_generate::DEFAULT_FIRE_DRIFT, allow_negative_numbers = true)]
     fire_drift: f64,
+    /// A second inbox for the rows of the --as-of day itself (events, findings and unit updates
+    /// of that day): --out then holds the history to the day before and this folder one more
+    /// day on top of it, for trying an incremental night (`nightly --as-of` the day before on
+    /// --out, then `nightly --as-of` the day on this folder).
+    #[arg(long)]
+    last_day: Option<PathBuf>,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -78,6 +84,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         ndjson: args.ndjson,
         dirty: args.dirty,
         fire_drift: args.fire_drift,
+        last_day: args.last_day,
     };
     let started = std::time::Instant::now();
     let summary = generate(&opts)
@@ -85,6 +92,9 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("generating into {}", opts.out.display()))?;
     for (source, rows) in &summary.rows {
         tracing::info!(source = %source, rows, "written");
+    }
+    for (source, rows) in &summary.last_day_rows {
+        tracing::info!(source = %source, rows, "written to the last day's inbox");
     }
     tracing::info!(
         seconds = format!("{:.1}", started.elapsed().as_secs_f64()),

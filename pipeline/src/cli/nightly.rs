@@ -34,11 +34,19 @@ pub struct NightlyArgs {
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
     model: crate::stages::risk::ModelChoice,
+    /// Fit the models (`always`), or judge again the previous run's: when fitted on the same
+    /// rows (`auto`), or whatever rows (`never`).
+    #[arg(long, value_enum, default_value_t)]
+    refit: crate::stages::risk::Refit,
     #[command(flatten)]
     plan: run::PlanArgs,
     /// Language of report.html.
     #[arg(long, value_enum, default_value_t)]
     lang: crate::stages::report::Lang,
+    /// Compute everything anew: the intervals from all history and the models fitted,
+    /// taking nothing over from the previous run.
+    #[arg(long)]
+    full: bool,
 }
 
 pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
@@ -69,8 +77,10 @@ pub async fn execute(args: NightlyArgs) -> anyhow::Result<()> {
         engine: args.engine,
         truth,
         model: args.model,
+        refit: args.refit,
         plan: args.plan,
         lang: args.lang,
+        full: args.full,
     })
     .await
 }

@@ -13,7 +13,7 @@ use crate::lake::{Lake, Pins};
 use crate::run::{run, RunOptions};
 use crate::stages::plan::{Campaign, PlanOptions};
 use crate::stages::report::Lang;
-use crate::stages::risk::ModelChoice;
+use crate::stages::risk::{ModelChoice, Refit};
 
 /// Score every unit for one day and publish the run under LAKE/runs/<as_of>/: the stages in
 /// order (hazard, credit ledger, status at the model's cutoffs, risk, unit scores and lists,
@@ -45,11 +45,22 @@ pub struct RunArgs {
     /// The risk model: `auto` takes the candidate with the better backtest.
     #[arg(long, value_enum, default_value_t)]
     pub model: ModelChoice,
+    /// Fit the models (`always`), judge again the previous run's when they were fitted on the
+    /// same rows (`auto`), or judge again the previous run's whatever rows (`never`). The
+    /// manifest's `reuse.fits` says which.
+    #[arg(long, value_enum, default_value_t)]
+    pub refit: Refit,
     #[command(flatten)]
     pub plan: PlanArgs,
     /// Language of report.html.
     #[arg(long, value_enum, default_value_t)]
     pub lang: Lang,
+    /// Compute everything anew: the connected-device intervals from all history instead of
+    /// carried forward from the previous run's (which a run does when the previous run's
+    /// inputs allow it), and the models fitted whatever --refit says. The manifest's `reuse`
+    /// says what a run took over.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// The inspection plan's public inputs, shared by `run` and `nightly`.
@@ -212,8 +223,10 @@ pub async fn execute(args: RunArgs) -> anyhow::Result<()> {
         engine: args.engine.options(),
         truth: args.truth.clone(),
         model: args.model,
+        refit: args.refit,
         plan: args.plan.options(),
         lang: args.lang,
+        full: args.full,
     };
     let manifest = run(&lake, &opts)
         .await

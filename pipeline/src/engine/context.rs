@@ -17,7 +17,7 @@ use super::step::{Output, Step};
 use crate::contract::rules::RuleSet;
 use crate::error::{Error, Result};
 use crate::lake::publish::{self, Manifest, Publisher, StageTiming};
-use crate::lake::Lake;
+use crate::lake::{Lake, Snapshot};
 
 /// One stage of a run.
 pub trait Stage: Send + Sync {
@@ -63,12 +63,17 @@ impl Stage for SqlStage {
 pub struct StageContext {
     pub ctx: SessionContext,
     pub lake: Lake,
+    /// The lake tables' pinned versions and files, as the session has them registered.
+    pub snapshot: Arc<Snapshot>,
     pub rules: Arc<RuleSet>,
     /// Bound to every step; a stage may bind more for the stages after it (`$model_version`).
     pub params: Params,
     pub publisher: Publisher,
     /// The committed run with the latest `as_of` before this one, if any.
     pub previous: Option<Manifest>,
+    /// What a run may take over outputs from: the committed run this one replaces (the same
+    /// day scored again), else `previous`.
+    pub last: Option<Manifest>,
     stage: &'static str,
     timings: Vec<StageTiming>,
 }
@@ -77,18 +82,22 @@ impl StageContext {
     pub fn new(
         ctx: SessionContext,
         lake: Lake,
+        snapshot: Arc<Snapshot>,
         rules: Arc<RuleSet>,
         params: Params,
         publisher: Publisher,
         previous: Option<Manifest>,
     ) -> Self {
+        let last = publisher.replaces().cloned().or_else(|| previous.clone());
         StageContext {
             ctx,
             lake,
+            snapshot,
             rules,
             params,
             publisher,
             previous,
+            last,
             stage: "run",
             timings: Vec::new(),
         }

@@ -34,7 +34,7 @@ impl Params {
             ),
             (
                 "iot_window_end_us",
-                ScalarValue::Int64(Some(local_midnight(as_of + 1))),
+                ScalarValue::Int64(Some(window_end(as_of))),
             ),
             (
                 "rules_version",
@@ -53,6 +53,15 @@ impl Params {
             values.insert(key.to_string(), scalar(value));
         }
         Params { as_of, values }
+    }
+
+    /// These parameters with `$iot_carry_end_us` bound: the `$iot_window_end_us` of a run at
+    /// `previous` (the run whose intervals are carried forward).
+    pub fn carried_from(self, previous: i32) -> Params {
+        self.with(
+            "iot_carry_end_us",
+            ScalarValue::Int64(Some(window_end(previous))),
+        )
     }
 
     /// The day the parameters are bound to.
@@ -113,6 +122,12 @@ impl Params {
 /// several parameters (the area weights in one array) need no coercion between scales.
 pub const DECIMAL_PRECISION: u8 = 18;
 pub const DECIMAL_SCALE: i8 = 9;
+
+/// UTC microseconds of the local midnight that ends `as_of`: what a run knows of the IoT
+/// events is what happened before it.
+fn window_end(as_of: i32) -> i64 {
+    local_midnight(as_of + 1)
+}
 
 /// A rule parameter as a SQL literal: days and counts `BIGINT`, shares and weights an exact
 /// `DECIMAL(18, 9)`, draw factors `DOUBLE`.

@@ -15,9 +15,10 @@ use super::step::Step;
 use crate::contract::rules::{ParamValue, RuleSet};
 use crate::error::Result;
 
-/// Views over the lake tables that many steps read, registered before the first step of a day:
-/// events voided by an upheld objection, and the units that are not closed.
-pub const COMMON_VIEWS: [Step; 2] = [
+/// Views that many steps read, registered before the first step of a day: events voided by an
+/// upheld objection, the units that are not closed, and the connected devices' state
+/// transitions.
+pub const COMMON_VIEWS: [Step; 3] = [
     Step::view(
         "voided_events",
         include_str!("../../../sql/common/voided_events.sql"),
@@ -26,7 +27,11 @@ pub const COMMON_VIEWS: [Step; 2] = [
         "open_units",
         include_str!("../../../sql/common/open_units.sql"),
     ),
+    Step::view("iot_transitions", IOT_TRANSITIONS_SQL),
 ];
+
+/// The connected devices' state transitions (scoring.md §2), read by the intervals' SQL.
+pub const IOT_TRANSITIONS_SQL: &str = include_str!("../../../sql/common/iot_transitions.sql");
 
 /// The rule tables' names, as the SQL uses them.
 pub const RULE_TABLES: [&str; 5] = [

@@ -29,7 +29,7 @@ use crate::contract::values::Value;
 use crate::contract::Source;
 use crate::error::{Error, Result};
 use crate::lake::schema::LakeSchema;
-use crate::lake::tables::QuarantineRow;
+use crate::lake::tables::{self, QuarantineRow};
 use crate::lake::{DataFile, Lake, Snapshot};
 
 pub struct KeyedOut {
@@ -317,10 +317,6 @@ enum MonthInput {
     },
 }
 
-fn month_dir(month: i32) -> String {
-    format!("month={:04}-{:02}", month / 100, month % 100)
-}
-
 pub async fn resolve_iot(
     lake: &Lake,
     base: &Snapshot,
@@ -367,7 +363,7 @@ pub async fn resolve_iot(
     // Months are independent: resolved side by side (each on its own task, so on its own core),
     // their files kept in month order.
     let tasks = months.into_iter().map(|(month, inputs)| {
-        let dir = month_dir(month);
+        let dir = tables::month_partition(month);
         let old: Vec<DataFile> = base
             .files(source.name())
             .iter()

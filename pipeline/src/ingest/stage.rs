@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::Datelike;
 use datafusion::arrow::compute::filter_record_batch;
 use foldhash::HashSet;
 use tokio::runtime::Handle;
@@ -16,7 +15,7 @@ use super::read::{self, Limits, RawRow, ReadError};
 use super::InboxFile;
 use crate::contract::rules::RuleSet;
 use crate::contract::validate::Validator;
-use crate::contract::values::{local_day, Value};
+use crate::contract::values::{local_day, local_month, Value};
 use crate::contract::Source;
 use crate::error::Result;
 use crate::lake::schema::LakeSchema;
@@ -100,9 +99,7 @@ pub fn fields_from_json(source: Source, json: &str) -> Option<Vec<Option<String>
 
 /// Local calendar month (yyyymm) of a UTC instant.
 pub fn month_of(ts_micros: i64) -> i32 {
-    let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
-        + chrono::Duration::days(i64::from(local_day(ts_micros)));
-    day.year() * 100 + day.month() as i32
+    local_month(local_day(ts_micros))
 }
 
 struct Out {

@@ -153,6 +153,16 @@ impl Lake {
         Ok(snapshot)
     }
 
+    /// The files of one lake table at one of its versions (none when the table did not exist
+    /// then): what a run that recorded that version read of it.
+    pub async fn table_files_at(&self, name: &str, version: u64) -> Result<Vec<DataFile>> {
+        let rel = tables::root(name);
+        match self.delta_table(&rel, At::Version(version)).await? {
+            Some(table) => Lake::delta_files(&rel, &table),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The newest committed state of every table.
     pub async fn snapshot(&self) -> Result<Snapshot> {
         self.snapshot_at(&Pins::Latest).await

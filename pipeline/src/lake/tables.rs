@@ -19,6 +19,22 @@ pub const QUALITY: &str = "quality";
 /// and its folder names, not in the data files.
 pub const IOT_MONTH: &str = "month";
 
+/// The folder of a local month (yyyymm) in `iot_events`: `month=yyyy-mm`.
+pub fn month_partition(month: i32) -> String {
+    format!("{IOT_MONTH}={:04}-{:02}", month / 100, month % 100)
+}
+
+/// The local month (yyyymm) of a file of `iot_events` from its partition folder; none for a
+/// file outside one.
+pub fn partition_month(path: &str) -> Option<i32> {
+    let prefix = format!("{IOT_MONTH}=");
+    let text = path
+        .split('/')
+        .find_map(|p| p.strip_prefix(prefix.as_str()))?;
+    let (year, month) = text.split_once('-')?;
+    Some(year.parse::<i32>().ok()? * 100 + month.parse::<i32>().ok()?)
+}
+
 /// The folder of a lake table, relative to the lake root (the Delta table's root).
 pub fn root(name: &str) -> String {
     format!("tables/{name}")

@@ -31,10 +31,15 @@ pub struct RunOptions {
     pub truth: Option<PathBuf>,
     /// Which model scores (default: the better one in the backtest).
     pub model: risk::ModelChoice,
+    /// Whether the models are fitted or the previous run's judged again.
+    pub refit: risk::Refit,
     /// The inspection plan's seed and campaign.
     pub plan: plan::PlanOptions,
     /// The risk-zone report's language.
     pub lang: report::Lang,
+    /// Take nothing over from the previous run: the intervals from all history, the models
+    /// fitted (whatever `refit` says).
+    pub full: bool,
 }
 
 /// The draw's seed when none is given: `<as_of>:<first 16 hex digits of the content digest>`
@@ -46,11 +51,16 @@ pub fn default_seed(as_of: &str, digest: &str) -> String {
 /// The stages of a run, in order: each reads what the ones before it published.
 pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
     vec![
-        Box::new(hazard::Hazard),
+        Box::new(hazard::Hazard { full: opts.full }),
         Box::new(credit::LEDGER),
         Box::new(status::Status),
         Box::new(risk::Risk {
             model: opts.model,
+            refit: if opts.full {
+                risk::Refit::Always
+            } else {
+                opts.refit
+            },
             truth: opts.truth.clone(),
         }),
         Box::new(credit::UNIT_SCORES),
@@ -67,7 +77,7 @@ pub fn stages(opts: &RunOptions) -> Vec<Box<dyn Stage>> {
 
 /// Runs every stage for `as_of` and commits the run. Returns its manifest.
 pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
-    let snapshot = lake.snapshot_at(&opts.pins).await?;
+    let snapshot = Arc::new(lake.snapshot_at(&opts.pins).await?);
     if snapshot.version == 0 {
         return Err(Error::Invalid(format!(
             "lake {} holds no ingested data; run `firecredit ingest` first",
@@ -85,6 +95,7 @@ pub async fn run(lake: &Lake, opts: &RunOptions) -> Result<Manifest> {
     let mut cx = StageContext::new(
         ctx.clone(),
         lake.clone(),
+        snapshot.clone(),
         opts.rules.clone(),
         params,
         publisher,

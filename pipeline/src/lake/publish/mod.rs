@@ -107,6 +107,24 @@ pub struct StageTiming {
     pub seconds: f64,
 }
 
+/// How a run computed an output that a run may take over from the run before (the manifest's
+/// `reuse`, by output name): carried forward (`iot_intervals`) or reused (`fits`), and what
+/// from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reuse {
+    /// `carried` or `full` (intervals), `reused` or `fitted` (models).
+    pub mode: String,
+    /// SHA-256 of what the output is computed by and from: the intervals' SQL; the models'
+    /// training rows, choice and hyper-parameters. A run takes over only an output whose key
+    /// it would compute alike.
+    pub key: String,
+    /// The run taken over from (its folder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// What was taken over, or why the output was computed anew.
+    pub detail: String,
+}
+
 /// `runs/<as_of>/manifest.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -132,6 +150,9 @@ pub struct Manifest {
     pub engine: String,
     pub outputs: Vec<Output>,
     pub stage_timings: Vec<StageTiming>,
+    /// Outputs computed from the previous run's (or in full, and why), by output name.
+    #[serde(default)]
+    pub reuse: BTreeMap<String, Reuse>,
 }
 
 fn local_engine() -> String {
@@ -225,6 +246,7 @@ pub struct Publisher {
     dir: String,
     outputs: Vec<Output>,
     engine: String,
+    reuse: BTreeMap<String, Reuse>,
     /// The day's manifest when the run began, and what its commit expects to replace.
     base: (Option<Manifest>, Expect),
 }
@@ -259,6 +281,7 @@ impl Publisher {
             run_id,
             outputs: Vec::new(),
             engine: local_engine(),
+            reuse: BTreeMap::new(),
             base: (None, Expect::Absent),
         }
     }
@@ -272,6 +295,16 @@ impl Publisher {
     pub fn with_engine(mut self, engine: impl Into<String>) -> Self {
         self.engine = engine.into();
         self
+    }
+
+    /// The committed run of the same day that this run will replace, if any.
+    pub fn replaces(&self) -> Option<&Manifest> {
+        self.base.0.as_ref()
+    }
+
+    /// Records how the output `name` was computed (the manifest's `reuse`).
+    pub fn record_reuse(&mut self, name: &str, reuse: Reuse) {
+        self.reuse.insert(name.to_string(), reuse);
     }
 
     pub fn path_of(&self, name: &str, format: &str) -> String {
@@ -428,6 +461,7 @@ impl Publisher {
             engine: self.engine,
             outputs: self.outputs,
             stage_timings,
+            reuse: self.reuse,
         };
         let json =
             serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;

@@ -1,6 +1,13 @@
 //! Hazard stage (scoring.md §2, after GB 35181): connected-device intervals and downtime, hazard
 //! elements and major fire hazard units. All SQL, in `sql/hazard/`; published tables are read
 //! back by the steps after them (and by `unit_scores.major_hazard`).
+//!
+//! # Layout
+//! - this file: the stage and its steps, in order.
+//! - [`carry`]: whether the intervals are carried forward from the previous run, and the
+//!   tables that SQL reads.
+
+pub mod carry;
 
 use std::sync::Arc;
 
@@ -19,10 +26,9 @@ pub const MAJOR_HAZARD_UNITS_SQL: &str =
 /// The table of the previous published run that `major_hazard_units` compares with.
 pub const PREVIOUS_MAJOR_HAZARD_UNITS: &str = "previous_major_hazard_units";
 
-/// `iot_intervals` covers all history; the steps after it are bound to a day, so the status
-/// at a past cutoff runs them again ([`day_steps`]).
-pub static STEPS: [Step; 4] = [
-    Step::publish("iot_intervals", IOT_INTERVALS_SQL, false),
+/// The steps after `iot_intervals` (computed from all history or carried forward, see
+/// [`carry`]). They are bound to a day, so the status at a past cutoff runs them again.
+pub static DAY_STEPS: [Step; 3] = [
     Step::publish("device_downtime", DEVICE_DOWNTIME_SQL, false),
     Step::publish("hazard_elements", HAZARD_ELEMENTS_SQL, true),
     Step::publish("major_hazard_units", MAJOR_HAZARD_UNITS_SQL, true),
@@ -30,10 +36,13 @@ pub static STEPS: [Step; 4] = [
 
 /// The steps that depend on the day, after the intervals.
 pub fn day_steps() -> &'static [Step] {
-    &STEPS[1..]
+    &DAY_STEPS
 }
 
-pub struct Hazard;
+pub struct Hazard {
+    /// Compute the intervals from all history even when they could be carried forward.
+    pub full: bool,
+}
 
 impl Stage for Hazard {
     fn name(&self) -> &'static str {
@@ -43,7 +52,10 @@ impl Stage for Hazard {
     fn run<'a>(&'a self, cx: &'a mut StageContext) -> BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             register_previous(cx).await?;
-            cx.run_steps(&STEPS).await
+            let (intervals, reuse) = carry::intervals_step(cx, self.full).await?;
+            cx.run_step(&intervals).await?;
+            cx.publisher.record_reuse(intervals.name, reuse);
+            cx.run_steps(&DAY_STEPS).await
         })
     }
 }

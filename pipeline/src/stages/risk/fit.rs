@@ -1,6 +1,8 @@
 //! Fitting: the three candidates (logistic regression, forest, boosted trees) at the
 //! backtest's training cutoff, each judged out of time at its test cutoff; the chosen kind
-//! refitted a year later for publication and calibrated ([`Calibration::projected`]).
+//! refitted a year later for publication and calibrated ([`Calibration::projected`]). The
+//! fitted models ([`Fits`]) are published so that a later run may judge and calibrate them
+//! again instead of fitting anew (`run --refit`).
 
 use firecredit_models::artifact::{Model, ModelKind};
 use firecredit_models::boosting::{BoostedModel, BoostingError, BoostingParams};
@@ -11,13 +13,13 @@ use firecredit_models::dataset::Dataset;
 use firecredit_models::forest::{ForestError, ForestModel, ForestParams};
 use firecredit_models::logistic::{LogisticError, LogisticModel, LogisticParams};
 use firecredit_models::metrics;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::features::FeatureRows;
 use crate::error::{Error, Result};
 
 /// Which model scores the units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelChoice {
     /// The candidate with the highest backtest AUC (logistic on a tie, then the earlier).
@@ -173,6 +175,57 @@ impl Fitted {
     pub fn chosen(&self) -> &Candidate {
         &self.candidates[self.chosen]
     }
+
+    /// The fitted models, to publish: `key` and `on` name what they were fitted on.
+    pub fn fits(&self, key: String, choice: ModelChoice, on: FittedOn) -> Fits {
+        Fits {
+            format: FITS_FORMAT.into(),
+            key,
+            on,
+            choice,
+            candidates: self
+                .candidates
+                .iter()
+                .map(|c| (c.kind, c.model.clone()))
+                .collect(),
+            chosen: self.chosen,
+            kind: self.kind,
+            model: self.model.clone(),
+            logistic: self.logistic.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// The rows the published model was fitted on, as its artifact names them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FittedOn {
+    /// [`super::features::training_data_sha256`] of the backtest's and the final fit's rows.
+    pub data_sha256: String,
+    /// The final fit's cutoff (`YYYY-MM-DD`) and rows.
+    pub training_cutoff: String,
+    pub training_rows: usize,
+}
+
+/// The format of [`Fits`].
+pub const FITS_FORMAT: &str = "firecredit-fits/1";
+
+/// Every model a run fitted (`fits.cbor`): the backtest's candidates in order, the one chosen,
+/// the published model and the logistic model of the scorecard. Judging and calibrating them
+/// again on the same rows gives what fitting them again gives, for a fraction of the time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Fits {
+    pub format: String,
+    /// SHA-256 of what the models were fitted on and how ([`super::refit::fits_key`]).
+    pub key: String,
+    pub on: FittedOn,
+    pub choice: ModelChoice,
+    pub candidates: Vec<(ModelKind, Model)>,
+    pub chosen: usize,
+    pub kind: ModelKind,
+    pub model: Model,
+    pub logistic: LogisticModel,
+    pub notes: Vec<String>,
 }
 
 /// Backtest: fit at `train`, judge at `test` (out of time); then the chosen kind refitted at
@@ -181,72 +234,25 @@ impl Fitted {
 /// `today` average the fire rate the last two years' trend points to
 /// ([`Calibration::projected`]). The logistic fit is sequential, so the trees grow on the
 /// other cores meanwhile. The logistic model is refitted in any case (the scorecard reads it),
-/// starting where the backtest's ended (a year later, nearly the same optimum).
+/// starting where the backtest's ended (a year later, nearly the same optimum). With `reuse`,
+/// the models of an earlier run are judged and calibrated instead of fitted.
 pub fn fit(
     train: &FeatureRows,
     test: &FeatureRows,
     today: &FeatureRows,
     choice: ModelChoice,
+    reuse: Option<&Fits>,
 ) -> Result<Fitted> {
-    let wanted = |kind: ModelKind| match (choice, kind) {
-        (ModelChoice::Auto, _) => kind,
-        (ModelChoice::Forest, ModelKind::Forest) | (ModelChoice::Boosted, ModelKind::Boosted) => {
-            kind
-        }
-        _ => ModelKind::Logistic,
-    };
-    let (lr, (forest, boosted)) = rayon::join(
-        || fit_logistic(&train.data, None),
-        || {
-            rayon::join(
-                || fit_trees(wanted(ModelKind::Forest), &train.data, None),
-                || fit_trees(wanted(ModelKind::Boosted), &train.data, None),
-            )
-        },
-    );
-    let (bt_lr, bt_note) = lr?;
-    let first = match bt_note {
-        Some(_) => ModelKind::Constant,
-        None => ModelKind::Logistic,
-    };
-    let mut candidates = vec![Candidate::judge(
-        first,
-        Model::Logistic(bt_lr.clone()),
-        &test.data,
-    )];
-    for (kind, model) in [forest?, boosted?].into_iter().flatten() {
-        candidates.push(Candidate::judge(kind, model, &test.data));
-    }
-    let position = |kind| candidates.iter().position(|c| c.kind == kind).unwrap_or(0);
-    let chosen = match choice {
-        ModelChoice::Logistic => 0,
-        ModelChoice::Forest => position(ModelKind::Forest),
-        ModelChoice::Boosted => position(ModelKind::Boosted),
-        // Strictly better to displace the simpler, readable logistic model (and an earlier
-        // candidate).
-        ModelChoice::Auto => (1..candidates.len()).fold(0, |best, i| {
-            if candidates[i].auc.unwrap_or(0.0) > candidates[best].auc.unwrap_or(0.0) {
-                i
-            } else {
-                best
-            }
-        }),
-    };
-    let start = bt_note.is_none().then_some(&bt_lr);
-    let (lr, trees) = rayon::join(
-        || fit_logistic(&test.data, start),
-        || {
-            let backtest = &candidates[chosen];
-            fit_trees(backtest.kind, &test.data, Some(&backtest.model))
-        },
-    );
-    let (final_lr, final_note) = lr?;
-    let (kind, model) = match trees? {
-        Some(fitted) => fitted,
-        None if bt_note.is_some() || final_note.is_some() => {
-            (ModelKind::Constant, Model::Logistic(final_lr.clone()))
-        }
-        None => (ModelKind::Logistic, Model::Logistic(final_lr.clone())),
+    let Fitting {
+        candidates,
+        chosen,
+        kind,
+        model,
+        logistic,
+        notes,
+    } = match reuse {
+        Some(fits) => Fitting::judged(fits, test),
+        None => Fitting::fitted(train, test, choice)?,
     };
     let (train_y, test_y) = (train.data.labels().to_vec(), test.data.labels().to_vec());
     let calibration = Calibration::projected(
@@ -261,9 +267,109 @@ pub fn fit(
         chosen,
         kind,
         model,
-        logistic: final_lr,
+        logistic,
         calibration,
         backtest_anchored_p,
-        notes: bt_note.into_iter().chain(final_note).collect(),
+        notes,
     })
+}
+
+/// The models of a run, judged on the test cutoff's rows.
+struct Fitting {
+    candidates: Vec<Candidate>,
+    chosen: usize,
+    kind: ModelKind,
+    model: Model,
+    logistic: LogisticModel,
+    notes: Vec<String>,
+}
+
+impl Fitting {
+    /// Models fitted before, judged again.
+    fn judged(fits: &Fits, test: &FeatureRows) -> Fitting {
+        Fitting {
+            candidates: fits
+                .candidates
+                .iter()
+                .map(|(kind, model)| Candidate::judge(*kind, model.clone(), &test.data))
+                .collect(),
+            chosen: fits.chosen,
+            kind: fits.kind,
+            model: fits.model.clone(),
+            logistic: fits.logistic.clone(),
+            notes: fits.notes.clone(),
+        }
+    }
+
+    /// The candidates fitted at `train` and judged at `test`, the chosen kind and the logistic
+    /// model fitted again at `test`.
+    fn fitted(train: &FeatureRows, test: &FeatureRows, choice: ModelChoice) -> Result<Fitting> {
+        let wanted = |kind: ModelKind| match (choice, kind) {
+            (ModelChoice::Auto, _) => kind,
+            (ModelChoice::Forest, ModelKind::Forest)
+            | (ModelChoice::Boosted, ModelKind::Boosted) => kind,
+            _ => ModelKind::Logistic,
+        };
+        let (lr, (forest, boosted)) = rayon::join(
+            || fit_logistic(&train.data, None),
+            || {
+                rayon::join(
+                    || fit_trees(wanted(ModelKind::Forest), &train.data, None),
+                    || fit_trees(wanted(ModelKind::Boosted), &train.data, None),
+                )
+            },
+        );
+        let (bt_lr, bt_note) = lr?;
+        let first = match bt_note {
+            Some(_) => ModelKind::Constant,
+            None => ModelKind::Logistic,
+        };
+        let mut candidates = vec![Candidate::judge(
+            first,
+            Model::Logistic(bt_lr.clone()),
+            &test.data,
+        )];
+        for (kind, model) in [forest?, boosted?].into_iter().flatten() {
+            candidates.push(Candidate::judge(kind, model, &test.data));
+        }
+        let position = |kind| candidates.iter().position(|c| c.kind == kind).unwrap_or(0);
+        let chosen = match choice {
+            ModelChoice::Logistic => 0,
+            ModelChoice::Forest => position(ModelKind::Forest),
+            ModelChoice::Boosted => position(ModelKind::Boosted),
+            // Strictly better to displace the simpler, readable logistic model (and an earlier
+            // candidate).
+            ModelChoice::Auto => (1..candidates.len()).fold(0, |best, i| {
+                if candidates[i].auc.unwrap_or(0.0) > candidates[best].auc.unwrap_or(0.0) {
+                    i
+                } else {
+                    best
+                }
+            }),
+        };
+        let start = bt_note.is_none().then_some(&bt_lr);
+        let (lr, trees) = rayon::join(
+            || fit_logistic(&test.data, start),
+            || {
+                let backtest = &candidates[chosen];
+                fit_trees(backtest.kind, &test.data, Some(&backtest.model))
+            },
+        );
+        let (final_lr, final_note) = lr?;
+        let (kind, model) = match trees? {
+            Some(fitted) => fitted,
+            None if bt_note.is_some() || final_note.is_some() => {
+                (ModelKind::Constant, Model::Logistic(final_lr.clone()))
+            }
+            None => (ModelKind::Logistic, Model::Logistic(final_lr.clone())),
+        };
+        Ok(Fitting {
+            candidates,
+            chosen,
+            kind,
+            model,
+            logistic: final_lr,
+            notes: bt_note.into_iter().chain(final_note).collect(),
+        })
+    }
 }

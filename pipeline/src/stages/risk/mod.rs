@@ -10,11 +10,13 @@
 //!   levels → report.
 //! - [`features`]: the feature table and its rows as datasets.
 //! - [`fit`]: the candidates, the backtest and the final fit.
+//! - [`refit`]: whether the previous run's models are judged again instead (`--refit`).
 //! - [`scoring`]: the model compiled to SQL, risk levels, the scorecard.
 //! - [`report`]: the model report, `model_report.json`.
 
 pub mod features;
 pub mod fit;
+pub mod refit;
 pub mod report;
 pub mod scoring;
 
@@ -32,7 +34,9 @@ use crate::engine::{Params, Stage, StageContext, Step};
 use crate::error::{Error, Result};
 use crate::stages::status::cutoffs;
 use features::{cutoffs_table, read_features, training_data_sha256, FEATURES_SQL};
+use fit::FittedOn;
 pub use fit::ModelChoice;
+pub use refit::Refit;
 use report::{Backtest, ModelReport, Truth};
 use scoring::{publish_scorecard, risk_scores_step, RISK_LEVELS};
 
@@ -41,6 +45,8 @@ pub const FEATURES: Step = Step::publish("features", FEATURES_SQL, false);
 
 pub struct Risk {
     pub model: ModelChoice,
+    /// Whether the models are fitted or the previous run's judged again.
+    pub refit: Refit,
     /// The generator's `_truth/fire_truth.csv`, for the oracle AUC in the model report.
     pub truth: Option<PathBuf>,
 }
@@ -56,7 +62,8 @@ impl Stage for Risk {
 }
 
 impl Risk {
-    /// Publishes `features`, `model.json`, `scorecard`, `risk_scores` and `model_report.json`,
+    /// Publishes `features`, `fits.cbor`, `model.json`, `scorecard`, `risk_scores` and
+    /// `model_report.json`,
     /// registers `risk_levels` and binds `$model_version` for the stages after.
     async fn score(&self, cx: &mut StageContext) -> Result<()> {
         let as_of = cx.params.as_of();
@@ -72,17 +79,30 @@ impl Risk {
                 .try_into()
                 .map_err(|_| Error::Internal("three cutoffs of features".into()))?;
         tracing::debug!(seconds = started.elapsed().as_secs_f64(), "features read");
-        let fitted = fit::fit(&train, &test, &today, self.model)?;
+        let data_sha256 = training_data_sha256(&[&train, &test]);
+        let key = refit::fits_key(&data_sha256, self.model);
+        let (previous, reuse) = refit::previous_fits(cx, self.refit, &key, self.model).await?;
+        let fitted = fit::fit(&train, &test, &today, self.model, previous.as_ref())?;
         cx.record("fit", started);
 
         // The model is named after what it was fitted on, not after the feature file's bytes
         // (which depend on how the engine batched its output): both engines give one version.
-        let data_sha256 = training_data_sha256(&[&train, &test]);
+        let (key, on) = match previous {
+            Some(fits) => (fits.key, fits.on),
+            None => (
+                key,
+                FittedOn {
+                    data_sha256,
+                    training_cutoff: format_date(test_cut),
+                    training_rows: test.data.rows(),
+                },
+            ),
+        };
         let version = format!(
             "{}-{}-{}",
             fitted.kind,
-            format_date(test_cut),
-            &data_sha256[..12]
+            on.training_cutoff,
+            &on.data_sha256[..12]
         );
         let chosen = fitted.chosen();
         let artifact = Artifact {
@@ -91,14 +111,19 @@ impl Risk {
             kind: fitted.kind,
             model: fitted.model.clone(),
             calibration: fitted.calibration.published,
-            training_cutoff: format_date(test_cut),
-            training_rows: test.data.rows(),
-            data_sha256,
+            training_cutoff: on.training_cutoff.clone(),
+            training_rows: on.training_rows,
+            data_sha256: on.data_sha256.clone(),
             metrics: chosen
                 .auc
                 .map(|a| BTreeMap::from([("backtest_auc".to_string(), a)]))
                 .unwrap_or_default(),
         };
+        let fits = refit::encode(&fitted.fits(key, self.model, on))?;
+        cx.publisher
+            .write_bytes(refit::FITS, refit::FITS_FORMAT_EXT, fits, 1)
+            .await?;
+        cx.publisher.record_reuse(refit::FITS, reuse);
         cx.publisher.write_json("model", &artifact).await?;
         publish_scorecard(cx, &test.data, &fitted.logistic).await?;
 
