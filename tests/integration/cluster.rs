@@ -1,6 +1,6 @@
 //! The Ballista engine (feature `ballista`): a real scheduler and two executors, each its own
-//! `firecredit` process on loopback, run `nightly` on the samples; every published table must
-//! equal the local run's.
+//! `firecredit` process on loopback, run `nightly` on the samples and a night after it (the
+//! intervals carried forward); every published table must equal the local run's.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -150,19 +150,46 @@ fn nightly_on_a_ballista_cluster_publishes_what_the_local_engine_does() {
                 .is_none()
     );
 
-    let a = contents(&local, &m_local);
-    let b = contents(&distributed, &m_dist);
+    assert_same_contents(&local, &m_local, &distributed, &m_dist);
+    // Same rows as a sanity check on the comparison itself.
+    let scores = contents(&local, &m_local)
+        .into_iter()
+        .find(|(k, _)| k == "unit_scores.parquet")
+        .unwrap();
+    assert_eq!(scores.1.len(), 1500);
+
+    // The next night, with a late IoT event: the cluster carries the intervals forward too.
+    let next = inbox(
+        dir.path(),
+        "next",
+        &[(
+            "iot_events/next.csv",
+            b"device_id,unit_id,ts,system,event,value\n\
+              U0000000-D1,U0000000,2026-03-01T10:00:00+08:00,sprinkler,pressure_low,\n\
+              U0000000-D1,U0000000,2026-07-01T09:00:00+08:00,sprinkler,restore,\n",
+        )],
+    );
+    let day = "2026-07-01";
+    let n_local = nightly_with(&next, &local, day, None, &[]);
+    let n_dist = nightly_with(&next, &distributed, day, None, &["--engine", &engine]);
+    for m in [&n_local, &n_dist] {
+        assert_eq!(m.reuse["iot_intervals"].mode, "carried");
+    }
+    assert_same_contents(&local, &n_local, &distributed, &n_dist);
+}
+
+/// Two runs published the same files: Parquet tables with the same rows in the same order,
+/// every other file with the same bytes.
+fn assert_same_contents(a: &Path, ma: &Manifest, b: &Path, mb: &Manifest) {
+    let (a, b) = (contents(a, ma), contents(b, mb));
     let names = |c: &[(String, Vec<String>)]| c.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
     assert_eq!(names(&a), names(&b));
     assert!(a.len() >= 20, "{:?}", names(&a));
-    let mut differ = Vec::new();
-    for ((name, x), (_, y)) in a.iter().zip(&b) {
-        if x != y {
-            differ.push(name.clone());
-        }
-    }
+    let differ: Vec<&String> = a
+        .iter()
+        .zip(&b)
+        .filter(|((_, x), (_, y))| x != y)
+        .map(|((name, _), _)| name)
+        .collect();
     assert!(differ.is_empty(), "differ between engines: {differ:?}");
-    // Same rows as a sanity check on the comparison itself.
-    let scores = a.iter().find(|(k, _)| k == "unit_scores.parquet").unwrap();
-    assert_eq!(scores.1.len(), 1500);
 }
