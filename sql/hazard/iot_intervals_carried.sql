@@ -7,38 +7,35 @@
 -- run did not see before its window end (a late event) is computed again from all its events.
 -- Inputs: previous_iot_intervals (the previous run's iot_intervals), iot_events (every file),
 -- iot_events_recent (the files of the local months from the previous window end on: a
--- partition filter), iot_events_added (the files added since the previous run's pinned
--- version), iot_transitions.
+-- partition filter), iot_late_devices (iot_late_devices.sql), iot_transitions.
 -- Parameters: $iot_carry_end_us (the previous run's $iot_window_end_us), $iot_window_end_us.
 -- Function: next_closing (pipeline/src/engine/functions/window.rs).
 WITH states AS (
     SELECT DISTINCT state, element, opening FROM iot_transitions
 ),
-late AS (
-    SELECT DISTINCT device_id FROM iot_events_added
-    WHERE CAST(ts AS BIGINT) < $iot_carry_end_us
-),
 carried AS (
+    -- The late devices are the small side of every join with them, written first: the
+    -- engine builds its hash table on them (decision 130).
     SELECT p.device_id, p.unit_id, s.element AS element_no, s.state, p.start_us, p.end_us
-    FROM previous_iot_intervals p
+    FROM iot_late_devices l
+    RIGHT ANTI JOIN previous_iot_intervals p ON p.device_id = l.device_id
     JOIN states s ON s.opening = p.opened_by
-    WHERE NOT EXISTS (SELECT 1 FROM late l WHERE l.device_id = p.device_id)
 ),
 ev AS (
     -- The events since the previous window end of the devices carried,
     SELECT e.device_id, e.unit_id, t.state, t.element, t.closes, CAST(e.ts AS BIGINT) AS ts_us
-    FROM iot_events_recent e
+    FROM iot_late_devices l
+    RIGHT ANTI JOIN iot_events_recent e ON e.device_id = l.device_id
     JOIN iot_transitions t ON t.event = e.event AND t.system = e.system
     WHERE CAST(e.ts AS BIGINT) >= $iot_carry_end_us
       AND CAST(e.ts AS BIGINT) < $iot_window_end_us
-      AND NOT EXISTS (SELECT 1 FROM late l WHERE l.device_id = e.device_id)
     UNION ALL
     -- every event of the late devices,
     SELECT e.device_id, e.unit_id, t.state, t.element, t.closes, CAST(e.ts AS BIGINT) AS ts_us
-    FROM iot_events e
+    FROM iot_late_devices l
+    JOIN iot_events e ON e.device_id = l.device_id
     JOIN iot_transitions t ON t.event = e.event AND t.system = e.system
     WHERE CAST(e.ts AS BIGINT) < $iot_window_end_us
-      AND EXISTS (SELECT 1 FROM late l WHERE l.device_id = e.device_id)
     UNION ALL
     -- and the carried intervals still open, as their openings (all before the events since).
     SELECT device_id, unit_id, state, element_no, CAST(0 AS TINYINT), start_us

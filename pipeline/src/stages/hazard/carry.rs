@@ -1,7 +1,8 @@
 //! The connected-device intervals carried forward from the previous run (decision 130): a night
 //! reads the previous run's `iot_intervals` and the IoT events after its window end, not four
 //! years of events. This module decides whether the previous run allows it and registers what
-//! `iot_intervals_carried.sql` reads; the SQL does the work.
+//! `iot_intervals_carried.sql` reads (and `iot_late_devices.sql` before it); the SQL does the
+//! work.
 //!
 //! The previous run is the last committed one at or before this day
 //! ([`StageContext::last`]: the run this one replaces, else the previous day's). Its
@@ -12,13 +13,14 @@
 //! computed from all history.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::IOT_INTERVALS_SQL;
 use crate::contract::values::{local_month, parse_date};
 use crate::contract::Source;
-use crate::engine::catalog::register_files;
+use crate::engine::catalog::{register_batches, register_files};
 use crate::engine::rules::IOT_TRANSITIONS_SQL;
 use crate::engine::{StageContext, Step};
 use crate::error::Result;
@@ -29,6 +31,7 @@ use crate::lake::DataFile;
 
 pub const IOT_INTERVALS_CARRIED_SQL: &str =
     include_str!("../../../../sql/hazard/iot_intervals_carried.sql");
+pub const IOT_LATE_DEVICES_SQL: &str = include_str!("../../../../sql/hazard/iot_late_devices.sql");
 
 /// The output carried, as the step and the manifest name it.
 const OUTPUT: &str = "iot_intervals";
@@ -37,6 +40,7 @@ const OUTPUT: &str = "iot_intervals";
 pub const PREVIOUS_IOT_INTERVALS: &str = "previous_iot_intervals";
 pub const IOT_EVENTS_RECENT: &str = "iot_events_recent";
 pub const IOT_EVENTS_ADDED: &str = "iot_events_added";
+pub const IOT_LATE_DEVICES: &str = "iot_late_devices";
 
 /// SHA-256 of the SQL that computes the intervals, either way: a run carries only from a run
 /// that recorded the same.
@@ -45,6 +49,7 @@ pub fn sql_sha256() -> String {
     for text in [
         IOT_INTERVALS_SQL,
         IOT_INTERVALS_CARRIED_SQL,
+        IOT_LATE_DEVICES_SQL,
         IOT_TRANSITIONS_SQL,
     ] {
         hasher.update(text.as_bytes());
@@ -91,8 +96,16 @@ pub async fn intervals_step(cx: &mut StageContext, full: bool) -> Result<(Step, 
         register_files(&cx.ctx, &cx.lake, name, events.clone(), &paths).await?;
     }
     cx.params = cx.params.clone().carried_from(day);
+    // Held in memory: with its size known, the engine builds its joins on it and filters the
+    // scan of every event by its devices.
+    let late = cx.frame(IOT_LATE_DEVICES_SQL).await?;
+    let schema = Arc::new(late.schema().as_arrow().clone());
+    let late = late.collect().await?;
+    let late_devices: usize = late.iter().map(|b| b.num_rows()).sum();
+    register_batches(&cx.ctx, IOT_LATE_DEVICES, schema, late).await?;
     let detail = format!(
-        "carried from {}: {} IoT files added since ({} rows), {} read for the days since",
+        "carried from {}: {} IoT files added since ({} rows, {late_devices} devices with late \
+         events), {} read for the days since",
         manifest.as_of,
         added.len(),
         added.iter().map(|f| f.rows).sum::<u64>(),
