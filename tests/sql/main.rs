@@ -144,7 +144,7 @@ impl Db {
             datafusion::common::ScalarValue::Utf8(Some(seed)),
         );
         if let Some(day) = self.carried_from {
-            self.params = self.params.clone().carried_from(day);
+            self.params.carry_from(day);
         }
         register_rules(&self.ctx, &self.rules).await?;
         register_common_views(&self.ctx, &self.params).await?;

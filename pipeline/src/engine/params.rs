@@ -55,13 +55,13 @@ impl Params {
         Params { as_of, values }
     }
 
-    /// These parameters with `$iot_carry_end_us` bound: the `$iot_window_end_us` of a run at
-    /// `previous` (the run whose intervals are carried forward).
-    pub fn carried_from(self, previous: i32) -> Params {
-        self.with(
+    /// Binds `$iot_carry_end_us`: the `$iot_window_end_us` of a run at `previous` (the run
+    /// whose intervals are carried forward).
+    pub fn carry_from(&mut self, previous: i32) {
+        self.set(
             "iot_carry_end_us",
             ScalarValue::Int64(Some(window_end(previous))),
-        )
+        );
     }
 
     /// The day the parameters are bound to.

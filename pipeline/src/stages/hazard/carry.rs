@@ -95,14 +95,16 @@ pub async fn intervals_step(cx: &mut StageContext, full: bool) -> Result<(Step, 
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         register_files(&cx.ctx, &cx.lake, name, events.clone(), &paths).await?;
     }
-    cx.params = cx.params.clone().carried_from(day);
+    cx.params.carry_from(day);
     // Held in memory: with its size known, the engine builds its joins on it and filters the
     // scan of every event by its devices.
+    let started = std::time::Instant::now();
     let late = cx.frame(IOT_LATE_DEVICES_SQL).await?;
     let schema = Arc::new(late.schema().as_arrow().clone());
     let late = late.collect().await?;
     let late_devices: usize = late.iter().map(|b| b.num_rows()).sum();
     register_batches(&cx.ctx, IOT_LATE_DEVICES, schema, late).await?;
+    cx.record(IOT_LATE_DEVICES, started);
     let detail = format!(
         "carried from {}: {} IoT files added since ({} rows, {late_devices} devices with late \
          events), {} read for the days since",
