@@ -86,7 +86,8 @@ pub struct GenerateSummary {
     /// Kind → enforcement alerts the inbox raises at `as_of` (listed in
     /// `_truth/enforcement_alerts.csv`).
     pub alerts: BTreeMap<String, u64>,
-    /// Source → rows written to the last day's inbox (`--last-day`), out of `rows`.
+    /// Source → rows written to the last day's inbox (`--last-day`), beside those of `rows`
+    /// (written to the first inbox).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub last_day_rows: BTreeMap<String, u64>,
 }
