@@ -437,3 +437,37 @@ pub fn explain(lake: &Path, as_of: &str, unit: &str) -> Output {
         unit,
     ])
 }
+
+/// Every published file of `m` in `lake`, by name and format: Parquet tables as rows in file
+/// order, everything else as its bytes.
+pub fn contents(lake: &Path, m: &Manifest) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for o in &m.outputs {
+        let key = format!("{}.{}", o.name, o.format);
+        let value = if o.format == "parquet" {
+            let batch = parquet_file(&lake.join(&o.path));
+            let batch = firecredit::lake::publish::flatten_lists(&batch).unwrap();
+            batch_lines(&batch, None, ",")
+        } else {
+            vec![String::from_utf8_lossy(&std::fs::read(lake.join(&o.path)).unwrap()).into_owned()]
+        };
+        out.push((key, value));
+    }
+    out.sort();
+    out
+}
+
+/// Two runs of `day` published the same files: Parquet tables with the same rows in the same
+/// order, every other file with the same bytes.
+pub fn assert_same_contents(day: &str, (a, ma): (&Path, &Manifest), (b, mb): (&Path, &Manifest)) {
+    let (a, b) = (contents(a, ma), contents(b, mb));
+    let names = |c: &[(String, Vec<String>)]| c.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&a), names(&b), "{day}");
+    let differ: Vec<&String> = a
+        .iter()
+        .zip(&b)
+        .filter(|((_, x), (_, y))| x != y)
+        .map(|((name, _), _)| name)
+        .collect();
+    assert!(differ.is_empty(), "{day}: {differ:?} differ");
+}
