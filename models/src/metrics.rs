@@ -1,11 +1,14 @@
 //! Model metrics over `(score, label)` pairs.
 
+use rayon::slice::ParallelSliceMut;
+
 /// Area under the ROC curve: the probability that a random positive scores above a random
 /// negative, ties counting one half. `None` when either class is empty.
 pub fn roc_auc(scores: &[f64], labels: &[bool]) -> Option<f64> {
     assert_eq!(scores.len(), labels.len(), "one label per score");
+    // Ties in index order, as a stable sort leaves them: sorted in parallel to the same order.
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    idx.par_sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
     let positives = labels.iter().filter(|l| **l).count() as f64;
     let negatives = labels.len() as f64 - positives;
     if positives == 0.0 || negatives == 0.0 {
@@ -54,6 +57,32 @@ mod tests {
     }
 
     #[test]
+    fn a_ranking_takes_ties_by_index() {
+        let (scores, labels) = ([0.5, 0.5, 0.2, 0.9], [true, false, false, true]);
+        let r = Ranking::new(&scores, &labels);
+        assert_eq!(r.order, [3, 0, 1, 2]);
+        assert_eq!(r.ks(), Some(1.0));
+        assert_eq!(r.precision_at(0.25), 1.0);
+        assert_eq!(r.precision_at(0.75), 2.0 / 3.0);
+        assert_eq!(r.recall_at(0.5), 1.0);
+        let deciles = r.calibration_deciles();
+        // Four units in ten groups: the lowest (0.2) alone, then one each up to 0.9.
+        let got: Vec<_> = deciles
+            .iter()
+            .map(|d| (d.decile, d.mean_predicted, d.observed_rate, d.units))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, 0.2, 0.0, 1),
+                (5, 0.5, 0.0, 1),
+                (8, 0.5, 1.0, 1),
+                (10, 0.9, 1.0, 1)
+            ]
+        );
+    }
+
+    #[test]
     fn one_class_has_no_auc() {
         assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None);
     }
@@ -62,54 +91,100 @@ mod tests {
 /// Indices of `scores` from the highest score down (ties by index, for determinism).
 fn ranked(scores: &[f64]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    idx.par_sort_unstable_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
     idx
 }
 
-/// Kolmogorov–Smirnov statistic: the largest gap between the cumulative shares of positives
-/// and negatives when units are taken from the highest score down.
-pub fn ks(scores: &[f64], labels: &[bool]) -> Option<f64> {
-    let pos = labels.iter().filter(|l| **l).count() as f64;
-    let neg = labels.len() as f64 - pos;
-    if pos == 0.0 || neg == 0.0 {
-        return None;
-    }
-    let (mut tp, mut fp, mut best) = (0.0, 0.0, 0.0f64);
-    for i in ranked(scores) {
-        if labels[i] {
-            tp += 1.0;
-        } else {
-            fp += 1.0;
+/// Units ranked once from the highest score down ([`ranked`]), for the metrics that take them
+/// in that order: a report asks for a dozen of them on the same million scores.
+pub struct Ranking<'a> {
+    scores: &'a [f64],
+    labels: &'a [bool],
+    order: Vec<usize>,
+}
+
+impl<'a> Ranking<'a> {
+    pub fn new(scores: &'a [f64], labels: &'a [bool]) -> Self {
+        assert_eq!(scores.len(), labels.len(), "one label per score");
+        Ranking {
+            scores,
+            labels,
+            order: ranked(scores),
         }
-        best = best.max((tp / pos - fp / neg).abs());
     }
-    Some(best)
-}
 
-/// Fires among the top `fraction` of units by score, and how many units that is (≥ 1).
-fn top_hits(scores: &[f64], labels: &[bool], fraction: f64) -> (usize, usize) {
-    let k = ((scores.len() as f64 * fraction).ceil() as usize).clamp(1, scores.len().max(1));
-    let hits = ranked(scores)
-        .iter()
-        .take(k)
-        .filter(|i| labels[**i])
-        .count();
-    (hits, k)
-}
-
-/// Share of fires among the top `fraction` of units by score.
-pub fn precision_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
-    let (hits, k) = top_hits(scores, labels, fraction);
-    hits as f64 / k as f64
-}
-
-/// Share of all fires found in the top `fraction` of units by score.
-pub fn recall_at(scores: &[f64], labels: &[bool], fraction: f64) -> f64 {
-    let pos = labels.iter().filter(|l| **l).count();
-    if pos == 0 {
-        return 0.0;
+    /// Kolmogorov–Smirnov statistic: the largest gap between the cumulative shares of
+    /// positives and negatives when units are taken from the highest score down.
+    pub fn ks(&self) -> Option<f64> {
+        let labels = self.labels;
+        let pos = labels.iter().filter(|l| **l).count() as f64;
+        let neg = labels.len() as f64 - pos;
+        if pos == 0.0 || neg == 0.0 {
+            return None;
+        }
+        let (mut tp, mut fp, mut best) = (0.0, 0.0, 0.0f64);
+        for &i in &self.order {
+            if labels[i] {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            best = best.max((tp / pos - fp / neg).abs());
+        }
+        Some(best)
     }
-    top_hits(scores, labels, fraction).0 as f64 / pos as f64
+
+    /// Fires among the top `fraction` of units by score, and how many units that is (≥ 1).
+    fn top_hits(&self, fraction: f64) -> (usize, usize) {
+        let n = self.scores.len();
+        let k = ((n as f64 * fraction).ceil() as usize).clamp(1, n.max(1));
+        let hits = self
+            .order
+            .iter()
+            .take(k)
+            .filter(|i| self.labels[**i])
+            .count();
+        (hits, k)
+    }
+
+    /// Share of fires among the top `fraction` of units by score.
+    pub fn precision_at(&self, fraction: f64) -> f64 {
+        let (hits, k) = self.top_hits(fraction);
+        hits as f64 / k as f64
+    }
+
+    /// Share of all fires found in the top `fraction` of units by score.
+    pub fn recall_at(&self, fraction: f64) -> f64 {
+        let pos = self.labels.iter().filter(|l| **l).count();
+        if pos == 0 {
+            return 0.0;
+        }
+        self.top_hits(fraction).0 as f64 / pos as f64
+    }
+
+    /// Calibration table: units in ten equal groups by predicted probability (the scores),
+    /// lowest first.
+    pub fn calibration_deciles(&self) -> Vec<Decile> {
+        let (probabilities, labels) = (self.scores, self.labels);
+        let n = self.order.len();
+        (0..10)
+            .filter_map(|d| {
+                // Decile `d` from the lowest: the same units, in the same order, as the
+                // ranking reversed.
+                let (lo, hi) = (n * d / 10, n * (d + 1) / 10);
+                (hi > lo).then(|| {
+                    let group = self.order[n - hi..n - lo].iter().rev();
+                    let len = (hi - lo) as f64;
+                    Decile {
+                        decile: d + 1,
+                        mean_predicted: group.clone().map(|i| probabilities[*i]).sum::<f64>() / len,
+                        observed_rate: group.filter(|i| labels[**i]).count() as f64 / len,
+                        units: hi - lo,
+                    }
+                })
+            })
+            .collect()
+    }
 }
 
 /// One decile of predictions: mean predicted probability, observed rate, units.
@@ -123,24 +198,7 @@ pub struct Decile {
 
 /// Calibration table: units in ten equal groups by predicted probability, lowest first.
 pub fn calibration_deciles(probabilities: &[f64], labels: &[bool]) -> Vec<Decile> {
-    let mut idx = ranked(probabilities);
-    idx.reverse();
-    let n = idx.len();
-    (0..10)
-        .filter_map(|d| {
-            let (lo, hi) = (n * d / 10, n * (d + 1) / 10);
-            (hi > lo).then(|| {
-                let group = &idx[lo..hi];
-                let len = group.len() as f64;
-                Decile {
-                    decile: d + 1,
-                    mean_predicted: group.iter().map(|i| probabilities[*i]).sum::<f64>() / len,
-                    observed_rate: group.iter().filter(|i| labels[**i]).count() as f64 / len,
-                    units: group.len(),
-                }
-            })
-        })
-        .collect()
+    Ranking::new(probabilities, labels).calibration_deciles()
 }
 
 /// How well probabilities match outcomes: calibration in the large (mean predicted against
@@ -229,10 +287,11 @@ mod more_tests {
         let y = [
             true, false, true, false, false, false, false, false, false, false,
         ];
-        assert_eq!(precision_at(&s, &y, 0.2), 0.5);
-        assert_eq!(recall_at(&s, &y, 0.3), 1.0);
+        let r = Ranking::new(&s, &y);
+        assert_eq!(r.precision_at(0.2), 0.5);
+        assert_eq!(r.recall_at(0.3), 1.0);
         // After 3 units: 2/2 positives, 1/8 negatives → 0.875.
-        assert!((ks(&s, &y).unwrap() - 0.875).abs() < 1e-12);
+        assert!((r.ks().unwrap() - 0.875).abs() < 1e-12);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 
 use super::catalog::{register_batches, register_files};
 use super::params::Params;
-use super::step::{Output, Step};
+use super::step::{Output, Scan, Step};
 use crate::contract::rules::RuleSet;
 use crate::error::{Error, Result};
 use crate::lake::publish::{self, Manifest, Publisher, StageTiming};
@@ -153,7 +153,7 @@ impl StageContext {
         write_statement(step, &self.params);
         let started = Instant::now();
         let bar = crate::progress::spinner(format!("{}.{}", self.stage, step.name));
-        let df = self.frame(&step.sql).await?;
+        let df = self.frame_scanning(&step.sql, step.scan).await?;
         let (path, schema) = self
             .publisher
             .write_formats(step.name, df, csv, ndjson)
@@ -168,11 +168,26 @@ impl StageContext {
 
     /// `sql` planned on this session with the bound parameters.
     pub async fn frame(&self, sql: &str) -> Result<DataFrame> {
-        Ok(self
-            .ctx
-            .sql(sql)
-            .await?
-            .with_param_values(self.params.values())?)
+        self.frame_scanning(sql, Scan::Ranges).await
+    }
+
+    /// `sql` planned with the bound parameters, its files split as `scan` says. A frame plans
+    /// with its own copy of the session's state, so the setting ends with the step.
+    async fn frame_scanning(&self, sql: &str, scan: Scan) -> Result<DataFrame> {
+        let df = match scan {
+            Scan::Ranges => self.ctx.sql(sql).await?,
+            Scan::WholeFiles => {
+                let mut state = self.ctx.state();
+                state
+                    .config_mut()
+                    .options_mut()
+                    .optimizer
+                    .repartition_file_scans = false;
+                let plan = state.create_logical_plan(sql).await?;
+                DataFrame::new(state, plan)
+            }
+        };
+        Ok(df.with_param_values(self.params.values())?)
     }
 
     /// Registers `step`'s SQL, bound to the parameters, as a view named after it.

@@ -29,7 +29,7 @@ pub mod step;
 pub use context::{SqlStage, Stage, StageContext};
 pub use params::Params;
 pub use session::{default_memory_limit, session, sibling, Engine, EngineOptions};
-pub use step::{Output, Step};
+pub use step::{Output, Scan, Step};
 
 use datafusion::prelude::SessionContext;
 

@@ -8,6 +8,20 @@ pub struct Step {
     pub name: &'static str,
     pub sql: Cow<'static, str>,
     pub output: Output,
+    pub scan: Scan,
+}
+
+/// How the engine splits a step's input files among its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scan {
+    /// A large file is cut into byte ranges, one partition each (DataFusion's default).
+    #[default]
+    Ranges,
+    /// Each file is read by one partition and its rows are then dealt round-robin to all of
+    /// them. For a step whose filter keeps one contiguous part of a sorted file (the risk
+    /// scores: one cutoff of the features, sorted by cutoff): its byte ranges would hand every
+    /// kept row to one partition, and the step's work to one core.
+    WholeFiles,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +40,7 @@ impl Step {
             name,
             sql: Cow::Borrowed(sql),
             output: Output::Publish { csv, ndjson: false },
+            scan: Scan::Ranges,
         }
     }
 
@@ -38,6 +53,7 @@ impl Step {
                 csv: true,
                 ndjson: true,
             },
+            scan: Scan::Ranges,
         }
     }
 
@@ -46,6 +62,7 @@ impl Step {
             name,
             sql: Cow::Borrowed(sql),
             output: Output::View,
+            scan: Scan::Ranges,
         }
     }
 

@@ -132,6 +132,7 @@ impl Risk {
         cx.run_step(&scores).await?;
         cx.register_view(&RISK_LEVELS).await?;
 
+        let started = Instant::now();
         let psi = match cx
             .previous
             .as_ref()
@@ -178,6 +179,7 @@ impl Risk {
             "risk model"
         );
         cx.publisher.write_json("model_report", &report).await?;
+        cx.record("model_report", started);
         cx.params
             .set("model_version", ScalarValue::Utf8(Some(version)));
         Ok(())

@@ -135,6 +135,7 @@ impl ModelReport {
         let chosen = fitted.chosen();
         let (p, y) = (&chosen.test_p, bt.labels);
         let rate = y.iter().filter(|l| **l).count() as f64 / y.len().max(1) as f64;
+        let ranking = metrics::Ranking::new(p, y);
         let shares = |f: &dyn Fn(f64) -> f64| -> BTreeMap<String, f64> {
             SHARES.iter().map(|(k, s)| (k.to_string(), f(*s))).collect()
         };
@@ -154,12 +155,12 @@ impl ModelReport {
             backtest_rows: y.len(),
             backtest_fires: y.iter().filter(|l| **l).count(),
             auc: chosen.auc,
-            ks: metrics::ks(p, y),
-            precision_at: shares(&|s| metrics::precision_at(p, y, s)),
-            recall_at: shares(&|s| metrics::recall_at(p, y, s)),
-            lift_at: shares(&|s| metrics::precision_at(p, y, s) / rate.max(1e-12)),
+            ks: ranking.ks(),
+            precision_at: shares(&|s| ranking.precision_at(s)),
+            recall_at: shares(&|s| ranking.recall_at(s)),
+            lift_at: shares(&|s| ranking.precision_at(s) / rate.max(1e-12)),
             lift_by_level: lift_by_level(&bt.tables.levels, y, rate),
-            calibration_deciles: metrics::calibration_deciles(p, y),
+            calibration_deciles: ranking.calibration_deciles(),
             calibration: fitted.calibration,
             backtest_calibration: metrics::calibration_check(&fitted.backtest_anchored_p, y),
             by_district: bt.tables.by_district,

@@ -9,7 +9,7 @@ use firecredit_models::dataset::Dataset;
 use firecredit_models::logistic::LogisticModel;
 use firecredit_models::scorecard::{scorecard, Scaling};
 
-use crate::engine::{Output, StageContext, Step};
+use crate::engine::{Output, Scan, StageContext, Step};
 use crate::error::Result;
 
 pub const RISK_SCORES_TEMPLATE: &str = include_str!("../../../../sql/risk/risk_scores.sql");
@@ -56,7 +56,9 @@ pub fn risk_scores_sql(artifact: &Artifact) -> String {
         .replace("/*KEYS*/", &keys)
 }
 
-/// The `risk_scores` step of a fitted model.
+/// The `risk_scores` step of a fitted model. It keeps one cutoff of the features, the last
+/// third of a file sorted by cutoff: read whole, so that its rows are dealt to every core
+/// rather than all falling in the last byte range ([`Scan::WholeFiles`]).
 pub fn risk_scores_step(artifact: &Artifact) -> Step {
     Step {
         name: "risk_scores",
@@ -65,6 +67,7 @@ pub fn risk_scores_step(artifact: &Artifact) -> Step {
             csv: false,
             ndjson: false,
         },
+        scan: Scan::WholeFiles,
     }
 }
 
