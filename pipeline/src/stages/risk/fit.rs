@@ -13,6 +13,7 @@ use firecredit_models::dataset::Dataset;
 use firecredit_models::forest::{ForestError, ForestModel, ForestParams};
 use firecredit_models::logistic::{LogisticError, LogisticModel, LogisticParams};
 use firecredit_models::metrics;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::features::FeatureRows;
@@ -255,13 +256,17 @@ pub fn fit(
         None => Fitting::fitted(train, test, choice)?,
     };
     let (train_y, test_y) = (train.data.labels().to_vec(), test.data.labels().to_vec());
-    let calibration = Calibration::projected(
-        candidates[chosen].calibration,
-        &train_y,
-        &test_y,
-        &model.logit(&today.data),
+    let (calibration, backtest_anchored_p) = rayon::join(
+        || {
+            Calibration::projected(
+                candidates[chosen].calibration,
+                &train_y,
+                &test_y,
+                &model.logit(&today.data),
+            )
+        },
+        || candidates[chosen].anchored_test_p(&train.data),
     );
-    let backtest_anchored_p = candidates[chosen].anchored_test_p(&train.data);
     Ok(Fitted {
         candidates,
         chosen,
@@ -285,12 +290,12 @@ struct Fitting {
 }
 
 impl Fitting {
-    /// Models fitted before, judged again.
+    /// Models fitted before, judged again (side by side: each is its own work).
     fn judged(fits: &Fits, test: &FeatureRows) -> Fitting {
         Fitting {
             candidates: fits
                 .candidates
-                .iter()
+                .par_iter()
                 .map(|(kind, model)| Candidate::judge(*kind, model.clone(), &test.data))
                 .collect(),
             chosen: fits.chosen,
@@ -310,28 +315,27 @@ impl Fitting {
             | (ModelChoice::Boosted, ModelKind::Boosted) => kind,
             _ => ModelKind::Logistic,
         };
-        let (lr, (forest, boosted)) = rayon::join(
-            || fit_logistic(&train.data, None),
-            || {
-                rayon::join(
-                    || fit_trees(wanted(ModelKind::Forest), &train.data, None),
-                    || fit_trees(wanted(ModelKind::Boosted), &train.data, None),
-                )
-            },
-        );
-        let (bt_lr, bt_note) = lr?;
-        let first = match bt_note {
-            Some(_) => ModelKind::Constant,
-            None => ModelKind::Logistic,
+        // Each candidate is judged as soon as it is fitted, beside the fits still running.
+        let judge = |kind, model| Candidate::judge(kind, model, &test.data);
+        let trees = |kind| -> Result<Option<Candidate>> {
+            Ok(fit_trees(wanted(kind), &train.data, None)?.map(|(k, m)| judge(k, m)))
         };
-        let mut candidates = vec![Candidate::judge(
-            first,
-            Model::Logistic(bt_lr.clone()),
-            &test.data,
-        )];
-        for (kind, model) in [forest?, boosted?].into_iter().flatten() {
-            candidates.push(Candidate::judge(kind, model, &test.data));
-        }
+        let (lr, (forest, boosted)) = rayon::join(
+            || {
+                fit_logistic(&train.data, None).map(|(lr, note)| {
+                    let kind = match note {
+                        Some(_) => ModelKind::Constant,
+                        None => ModelKind::Logistic,
+                    };
+                    let judged = judge(kind, Model::Logistic(lr.clone()));
+                    (lr, note, judged)
+                })
+            },
+            || rayon::join(|| trees(ModelKind::Forest), || trees(ModelKind::Boosted)),
+        );
+        let (bt_lr, bt_note, first) = lr?;
+        let mut candidates = vec![first];
+        candidates.extend([forest?, boosted?].into_iter().flatten());
         let position = |kind| candidates.iter().position(|c| c.kind == kind).unwrap_or(0);
         let chosen = match choice {
             ModelChoice::Logistic => 0,
