@@ -9,7 +9,7 @@
 //! - [`rules`]: the rule tables as SQL tables and the common views (`voided_events`,
 //!   `open_units`).
 //! - [`params`]: the named parameters every step binds, every rule scalar among them.
-//! - [`step`]: one SQL step, published or a view.
+//! - [`step`]: one SQL step, published or a view, and how its files are split ([`Scan`]).
 //! - [`context`]: the stage context and step runner ([`StageContext`]), the [`Stage`] trait.
 //! - `cluster` (feature `ballista`): the scheduler and executor processes, which register the
 //!   same functions.
