@@ -11,11 +11,11 @@ pub struct Step {
     pub scan: Scan,
 }
 
-/// How the engine splits a step's input files among its partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the engine splits a published step's input files among its partitions. A view has no
+/// plan of its own (the step that reads it plans it), so it reads as that step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scan {
     /// A large file is cut into byte ranges, one partition each (DataFusion's default).
-    #[default]
     Ranges,
     /// Each file is read by one partition and its rows are then dealt round-robin to all of
     /// them. For a step whose filter keeps one contiguous part of a sorted file (the risk
