@@ -369,6 +369,9 @@ def lake_stages(a, day, out, our_rows, formats):
     days = [day - dt.timedelta(days=730), day - dt.timedelta(days=365), day]
     rows = ", ".join(f"(DATE '{c}', {(c - DAY0).days}, {params(c)['iot_window_end_us']}, {str(c + dt.timedelta(days=365) <= day).lower()})" for c in days)
     d.con.execute(f"CREATE TABLE cutoffs AS SELECT * FROM (VALUES {rows}) t(cutoff, cutoff_day, cutoff_end_us, labelled)")
+    # As `features::cutoff_days_table` registers it: the 1095 local days to each cutoff.
+    d.con.execute("CREATE TABLE cutoff_days AS SELECT c.cutoff, c.cutoff - CAST(b AS INTEGER) AS day, "
+                  "b AS days_back FROM cutoffs c, range(0, 1095) r(b)")
     theirs["risk.features"] = d.step("features", "risk/features.sql", p)
     # The translation must not change results: equal row counts for every step.
     for stage in theirs:

@@ -2,20 +2,45 @@
 -- cutoff only (events dated on or before it; a rectification after it counts as none yet; IoT
 -- intervals clipped at the end of the cutoff day). Feature columns are named `f_*`; `label` is
 -- a fire (any responsibility) in the 365 days after the cutoff, where those days are known.
--- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), units, open_units, inspections,
+-- Inputs: cutoffs (cutoff, cutoff_day, cutoff_end_us, labelled), cutoff_days (cutoff, day,
+-- days_back: the local days of the 1095 days to each cutoff), units, open_units, inspections,
 -- violations, complaints, incidents, iot_events, iot_intervals, rule_violations, unit_status
 -- (credit points, grade and major-hazard flag computed by the credit and hazard SQL at each
 -- cutoff).
 -- The windows of the features (90, 365, 1095 days, in each feature's name) are the model's
 -- design, not scoring rules, so they are not in parameters.csv; the 365-day label horizon is
 -- the definition of risk_probability in scoring.md §3.
-WITH base AS (
-    SELECT c.cutoff, c.cutoff_day, c.cutoff_end_us, c.labelled, u.unit_id, u.grid_id,
-           u.use_type, u.key_unit, u.crowded_place, u.has_sprinkler, u.has_auto_alarm,
-           u.floor_area_m2, u.floors_above, u.build_year, u.capacity,
-           o.unit_id IS NOT NULL AS open
-    FROM cutoffs c CROSS JOIN units u
-    LEFT JOIN open_units o ON o.unit_id = u.unit_id
+WITH grid_fires AS (
+    SELECT c.cutoff, n.grid_id, COUNT(*) AS fires
+    FROM cutoffs c
+    JOIN (SELECT grid_id, CAST(local_day(occurred_at) AS INT) AS day
+          FROM incidents WHERE kind = 'fire') n
+      ON n.day <= c.cutoff_day AND n.day > c.cutoff_day - 1095
+    GROUP BY c.cutoff, n.grid_id
+),
+grid_rates AS (
+    -- Area context: the grid's fires of three years per 1000 open units, smoothed; for every
+    -- grid of a unit (units and incidents always have one) at every cutoff.
+    SELECT c.cutoff, c.cutoff_day, c.cutoff_end_us, c.labelled, g.grid_id,
+           CAST(COALESCE(f.fires, 0) AS DOUBLE) / (COALESCE(o.units, 0) + 20) * 1000.0
+               AS grid_fire_rate
+    FROM cutoffs c
+    CROSS JOIN (SELECT DISTINCT grid_id FROM units) g
+    LEFT JOIN (SELECT grid_id, COUNT(*) AS units FROM open_units GROUP BY grid_id) o
+      ON o.grid_id = g.grid_id
+    LEFT JOIN grid_fires f ON f.grid_id = g.grid_id AND f.cutoff = c.cutoff
+),
+base AS (
+    -- Every unit at every cutoff, made by joining the units to their grid's rates (a small
+    -- table, one row per grid and cutoff) rather than crossing them with the cutoffs and
+    -- joining the rates to the three times larger result.
+    SELECT r.cutoff, r.cutoff_day, r.cutoff_end_us, r.labelled, r.grid_fire_rate,
+           u.unit_id, u.grid_id, u.use_type, u.key_unit, u.crowded_place, u.has_sprinkler,
+           u.has_auto_alarm, u.floor_area_m2, u.floors_above, u.build_year, u.capacity, u.open
+    FROM grid_rates r
+    JOIN (SELECT u.*, o.unit_id IS NOT NULL AS open
+          FROM units u LEFT JOIN open_units o ON o.unit_id = u.unit_id) u
+      ON u.grid_id = r.grid_id
 ),
 viol AS (
     SELECT v.unit_id, c.cutoff,
@@ -82,13 +107,13 @@ inc AS (
     GROUP BY n.unit_id, c.cutoff
 ),
 alarms AS (
-    SELECT e.unit_id, c.cutoff, COUNT(*) AS alarms_365
-    FROM cutoffs c
-    JOIN iot_events e
-      ON CAST(e.ts AS BIGINT) < c.cutoff_end_us
-     AND CAST(e.ts AS BIGINT) >= c.cutoff_end_us - 31536000000000
-    WHERE e.event = 'alarm'
-    GROUP BY e.unit_id, c.cutoff
+    -- The alarms of the 365 local days to the end of the cutoff day.
+    SELECT e.unit_id, d.cutoff, COUNT(*) AS alarms_365
+    FROM cutoff_days d
+    JOIN (SELECT unit_id, local_day(ts) AS day FROM iot_events WHERE event = 'alarm') e
+      ON e.day = d.day
+    WHERE d.days_back < 365
+    GROUP BY e.unit_id, d.cutoff
 ),
 downtime AS (
     -- Interval hours in the 365 days to the end of the cutoff day, per unit and element.
@@ -105,19 +130,6 @@ downtime AS (
          AND COALESCE(i.end_us, c.cutoff_end_us) > c.cutoff_end_us - 31536000000000
     ) d
     GROUP BY d.unit_id, d.cutoff
-),
-grid_units AS (
-    SELECT cutoff, grid_id, COUNT(*) AS units
-    FROM base WHERE open
-    GROUP BY cutoff, grid_id
-),
-grid_fires AS (
-    SELECT c.cutoff, n.grid_id, COUNT(*) AS fires
-    FROM cutoffs c
-    JOIN (SELECT grid_id, CAST(local_day(occurred_at) AS INT) AS day
-          FROM incidents WHERE kind = 'fire') n
-      ON n.day <= c.cutoff_day AND n.day > c.cutoff_day - 1095
-    GROUP BY c.cutoff, n.grid_id
 ),
 labels AS (
     SELECT n.unit_id, c.cutoff, COUNT(*) AS fires_next_365
@@ -187,8 +199,8 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
        CASE WHEN st.credit_grade = 'C' THEN 1.0 ELSE 0.0 END AS f_grade_c,
        CASE WHEN st.credit_grade = 'D' THEN 1.0 ELSE 0.0 END AS f_grade_d,
        CASE WHEN st.major_hazard THEN 1.0 ELSE 0.0 END AS f_major_hazard,
-       -- Area context: the grid's fires of three years per 1000 open units, smoothed.
-       CAST(COALESCE(gf.fires, 0) AS DOUBLE) / (COALESCE(gu.units, 0) + 20) * 1000.0 AS f_grid_fire_rate
+       -- Area context (grid_rates).
+       b.grid_fire_rate AS f_grid_fire_rate
 -- Each aggregate is the left input of its join, and the rows of `base` come through on the
 -- right: DataFusion builds a join's hash table from its left input, and with `base` on the left
 -- every join copied every column of the growing rows into a new table (decisions.md 120).
@@ -196,8 +208,6 @@ SELECT b.unit_id, b.cutoff, b.grid_id,
 FROM
      labels l RIGHT JOIN (
      unit_status st RIGHT JOIN (
-     grid_fires gf RIGHT JOIN (
-     grid_units gu RIGHT JOIN (
      downtime d RIGHT JOIN (
      alarms a RIGHT JOIN (
      inc n RIGHT JOIN (
@@ -211,8 +221,6 @@ FROM
        ON n.unit_id = b.unit_id AND n.cutoff = b.cutoff)
        ON a.unit_id = b.unit_id AND a.cutoff = b.cutoff)
        ON d.unit_id = b.unit_id AND d.cutoff = b.cutoff)
-       ON gu.grid_id = b.grid_id AND gu.cutoff = b.cutoff)
-       ON gf.grid_id = b.grid_id AND gf.cutoff = b.cutoff)
        ON st.unit_id = b.unit_id AND st.cutoff = b.cutoff)
        ON l.unit_id = b.unit_id AND l.cutoff = b.cutoff
 ORDER BY b.cutoff, b.unit_id

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`session`]: the DataFusion session (local, or a Ballista cluster), its memory pool and
 //!   spill folder; a second session of the same run is its [`session::sibling`].
+//! - [`pool`]: the memory pool: a fair share for each operator that spills, and free memory
+//!   beyond it.
 //! - [`functions`]: the SQL functions of the project (`draw_u`, `local_day`, the window
 //!   functions `next_closing` and `union_gain`).
 //! - [`catalog`]: lake tables, published files and in-memory tables registered by name.
@@ -22,6 +24,7 @@ pub mod cluster;
 pub mod context;
 pub mod functions;
 pub mod params;
+pub mod pool;
 pub mod rules;
 pub mod session;
 pub mod step;

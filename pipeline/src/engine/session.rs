@@ -12,10 +12,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use super::pool::FairFreePool;
 use crate::error::{Error, Result};
 use crate::lake::Lake;
 
@@ -117,7 +117,7 @@ pub fn runtime(engine: &EngineOptions) -> Result<Arc<RuntimeEnv>> {
         None => DiskManagerMode::OsTmpDirectory,
     };
     Ok(RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(limit)))
+        .with_memory_pool(Arc::new(FairFreePool::new(limit)))
         .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(disk))
         .build_arc()?)
 }

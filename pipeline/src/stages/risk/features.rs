@@ -49,6 +49,36 @@ pub fn cutoffs_table(as_of: i32) -> Result<RecordBatch> {
     ])?)
 }
 
+/// `cutoff_days (cutoff, day, days_back)`: each cutoff with the local days of the 1095 days up
+/// to and including it (the longest window of the features), `days_back` 0 for the cutoff day.
+/// A window of events by day is then an equality join on `day`, which DataFusion builds from
+/// this small table (its size is known) and streams the events through, instead of comparing
+/// every event with every cutoff's bounds.
+pub fn cutoff_days_table(as_of: i32) -> Result<RecordBatch> {
+    const DAYS: i32 = 1095;
+    let rows = || {
+        cutoffs(as_of)
+            .into_iter()
+            .flat_map(|c| (0..DAYS).map(move |b| (c, b)))
+    };
+    Ok(RecordBatch::try_from_iter(vec![
+        (
+            "cutoff",
+            Arc::new(Date32Array::from_iter_values(rows().map(|(c, _)| c))) as _,
+        ),
+        (
+            "day",
+            Arc::new(Date32Array::from_iter_values(rows().map(|(c, b)| c - b))) as _,
+        ),
+        (
+            "days_back",
+            Arc::new(Int64Array::from_iter_values(
+                rows().map(|(_, b)| i64::from(b)),
+            )) as _,
+        ),
+    ])?)
+}
+
 /// SHA-256 of the training rows: feature names, then per part its unit ids, values (row-major,
 /// little-endian) and labels.
 pub fn training_data_sha256(parts: &[&FeatureRows]) -> String {

@@ -33,7 +33,9 @@ use crate::engine::catalog::register_batch;
 use crate::engine::{Params, Stage, StageContext, Step};
 use crate::error::{Error, Result};
 use crate::stages::status::cutoffs;
-use features::{cutoffs_table, read_features, training_data_sha256, FEATURES_SQL};
+use features::{
+    cutoff_days_table, cutoffs_table, read_features, training_data_sha256, FEATURES_SQL,
+};
 use fit::FittedOn;
 pub use fit::ModelChoice;
 pub use refit::Refit;
@@ -69,6 +71,7 @@ impl Risk {
         let as_of = cx.params.as_of();
         let [train_cut, test_cut, today_cut] = cutoffs(as_of);
         register_batch(&cx.ctx, "cutoffs", cutoffs_table(as_of)?).await?;
+        register_batch(&cx.ctx, "cutoff_days", cutoff_days_table(as_of)?).await?;
         cx.run_step(&FEATURES).await?;
 
         let started = Instant::now();
