@@ -4,7 +4,7 @@
 Usage: duckdb_stages.py FIRECREDIT LAKE AS_OF [--threads 2] [--memory-limit 6G]
        pip install duckdb deltalake
 
-1. Runs `FIRECREDIT run --lake LAKE --as-of AS_OF` with `FIRECREDIT_PROFILE_DIR` set, so that
+1. Runs `FIRECREDIT run --full --lake LAKE --as-of AS_OF` with `FIRECREDIT_PROFILE_DIR` set, so that
    each published step also leaves the statement it ran (`<step>.sql`, the fitted model
    compiled in) and its bound parameters; each step's time is read from the new manifest (each
    firecredit step executes its SQL and writes its Parquet output).
@@ -316,7 +316,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         statements = a.statements or Path(tmp) / "statements"
         if not a.skip_run:
-            subprocess.run([a.firecredit, "--log", "error", "run", "--lake", str(a.lake),
+            # `--full`: DuckDB computes every step from the lake, so firecredit takes nothing
+            # over from an earlier run of the lake either (the IoT intervals are carried
+            # otherwise, decision 130).
+            subprocess.run([a.firecredit, "--log", "error", "run", "--full", "--lake", str(a.lake),
                             "--as-of", a.as_of, "--partitions", str(a.threads),
                             "--memory-limit", a.memory_limit],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
