@@ -16,15 +16,18 @@ WITH ev AS (
 opened AS (
     SELECT device_id, unit_id, element AS element_no, state, closes, ts_us AS start_us,
            -- The first closing of the row's state at or after it. Closings sort after openings
-           -- of the same instant, so they close them (zero length); the state breaks the last
-           -- ties, so the output's order is total.
+           -- of the same instant, so they close them (zero length); the state and the unit
+           -- break the last ties, so the window's order is the output's, total, and the rows
+           -- need no sort after it (decision 136).
            next_closing(ts_us, closes, state) OVER (
-               PARTITION BY device_id, element ORDER BY ts_us, closes, state) AS end_us
+               PARTITION BY device_id, element ORDER BY ts_us, closes, state, unit_id) AS end_us
     FROM ev
 )
 SELECT o.device_id, o.unit_id, CASE o.element_no WHEN 1 THEN 'CI1' ELSE 'CI2' END AS element,
        s.opening AS opened_by, o.start_us, o.end_us
-FROM opened o
-JOIN (SELECT DISTINCT state, opening FROM iot_transitions) s ON s.state = o.state
+-- The four states first: the engine builds its hash table on them and streams the intervals
+-- through in their order (the other way round it collected every interval into one table).
+FROM (SELECT DISTINCT state, opening FROM iot_transitions) s
+JOIN opened o ON s.state = o.state
 WHERE o.closes = 0
 ORDER BY o.device_id, o.element_no, o.start_us, o.state, o.unit_id

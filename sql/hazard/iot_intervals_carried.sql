@@ -43,7 +43,8 @@ ev AS (
     WHERE end_us IS NULL
 ),
 opened AS (
-    -- As in iot_intervals.sql.
+    -- As in iot_intervals.sql, but for the unit breaking the last ties there: the same ends,
+    -- and the union below is sorted at the end anyway.
     SELECT device_id, unit_id, element AS element_no, state, closes, ts_us AS start_us,
            next_closing(ts_us, closes, state) OVER (
                PARTITION BY device_id, element ORDER BY ts_us, closes, state) AS end_us

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::contract::values::local_day;
 
-pub use window::{next_closing, union_gain, window_functions};
+pub use window::{next_closing, union_gain, window_functions, Ints};
 
 /// Registers every function of the project's SQL, scalar and window, in a session's state
 /// (a local session's, or a Ballista scheduler's).

@@ -9,13 +9,18 @@
 //!   none);
 //! - `union_gain(start, end)`: for each interval, in the window's order by start, the length
 //!   it adds to the union of the intervals before it: summed, the length of the union.
+//!
+//! Both read their integer arguments in place, whatever their width (decision 136).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanBufferBuilder, Int64Array, Int8Array,
+};
+use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Int64Type, Int8Type};
 use datafusion::common::{exec_err, Result as DfResult};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
@@ -26,11 +31,11 @@ use datafusion::logical_expr::{
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
     [
         WholePartition::new("next_closing", 3, |values| {
-            let [ts, closes, state] = int64_args(values, "next_closing")?;
+            let [ts, closes, state] = int_args(values, "next_closing")?;
             Ok(Arc::new(next_closing(&ts, &closes, &state)))
         }),
         WholePartition::new("union_gain", 2, |values| {
-            let [start, end] = int64_args(values, "union_gain")?;
+            let [start, end] = int_args(values, "union_gain")?;
             Ok(Arc::new(union_gain(&start, &end)))
         }),
     ]
@@ -40,15 +45,19 @@ pub fn window_functions() -> Vec<Arc<WindowUDF>> {
 }
 
 /// The first closing of each row's state at or after the row, in the window's order.
-pub fn next_closing(ts: &Int64Array, closes: &Int64Array, state: &Int64Array) -> Int64Array {
+pub fn next_closing(ts: &Ints, closes: &Ints, state: &Ints) -> Int64Array {
+    let rows = ts.len();
+    // Written by index from the back: values and validity directly, not a vector of
+    // `Option`s converted afterwards (hundreds of MB more at GD-1M).
+    let mut values = vec![0i64; rows];
+    let mut valid = BooleanBufferBuilder::new(rows);
+    valid.append_n(rows, false);
     // A partition holds a device's events of one element: a handful of states.
     let mut latest: Vec<(i64, Option<i64>)> = Vec::with_capacity(4);
-    let mut out = vec![None; ts.len()];
-    for i in (0..ts.len()).rev() {
-        if !state.is_valid(i) {
+    for i in (0..rows).rev() {
+        let Some(s) = state.get(i) else {
             continue;
-        }
-        let s = state.value(i);
+        };
         let p = match latest.iter().position(|(k, _)| *k == s) {
             Some(p) => p,
             None => {
@@ -56,23 +65,25 @@ pub fn next_closing(ts: &Int64Array, closes: &Int64Array, state: &Int64Array) ->
                 latest.len() - 1
             }
         };
-        if closes.is_valid(i) && closes.value(i) == 1 && ts.is_valid(i) {
-            latest[p].1 = Some(ts.value(i));
+        if closes.get(i) == Some(1) {
+            if let Some(t) = ts.get(i) {
+                latest[p].1 = Some(t);
+            }
         }
-        out[i] = latest[p].1;
+        if let Some(end) = latest[p].1 {
+            values[i] = end;
+            valid.set_bit(i, true);
+        }
     }
-    Int64Array::from(out)
+    Int64Array::new(values.into(), Some(NullBuffer::new(valid.finish())))
 }
 
 /// The length each interval adds to the union of those before it (intervals by start).
-pub fn union_gain(start: &Int64Array, end: &Int64Array) -> Int64Array {
+pub fn union_gain(start: &Ints, end: &Ints) -> Int64Array {
     let mut covered_to: Option<i64> = None;
     (0..start.len())
         .map(|i| {
-            if !start.is_valid(i) || !end.is_valid(i) {
-                return None;
-            }
-            let (s, e) = (start.value(i), end.value(i));
+            let (s, e) = (start.get(i)?, end.get(i)?);
             let from = covered_to.map_or(s, |c| c.max(s));
             covered_to = Some(covered_to.map_or(e, |c| c.max(e)));
             Some((e - from).max(0))
@@ -80,20 +91,51 @@ pub fn union_gain(start: &Int64Array, end: &Int64Array) -> Int64Array {
         .collect()
 }
 
-/// The `N` arguments of `function`, each as Int64 (a no-op when it is one already).
-fn int64_args<const N: usize>(values: &[ArrayRef], function: &str) -> DfResult<[Int64Array; N]> {
+/// An integer argument read in place: the SQL passes `TINYINT` states and `BIGINT` times, and
+/// a cast of each to Int64 copied every row of a partition (millions at GD-1M) per call.
+pub enum Ints {
+    I8(Int8Array),
+    I64(Int64Array),
+}
+
+impl Ints {
+    /// `array` as integers: Int8 and Int64 as they are, any other type cast to Int64.
+    pub fn new(array: &ArrayRef) -> DfResult<Self> {
+        Ok(match array.data_type() {
+            DataType::Int8 => Ints::I8(array.as_primitive::<Int8Type>().clone()),
+            DataType::Int64 => Ints::I64(array.as_primitive::<Int64Type>().clone()),
+            _ => Ints::I64(
+                cast(array, &DataType::Int64)?
+                    .as_primitive::<Int64Type>()
+                    .clone(),
+            ),
+        })
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ints::I8(a) => a.len(),
+            Ints::I64(a) => a.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<i64> {
+        match self {
+            Ints::I8(a) => a.is_valid(i).then(|| i64::from(a.value(i))),
+            Ints::I64(a) => a.is_valid(i).then(|| a.value(i)),
+        }
+    }
+}
+
+/// The `N` arguments of `function` as integers.
+fn int_args<const N: usize>(values: &[ArrayRef], function: &str) -> DfResult<[Ints; N]> {
     if values.len() != N {
         return exec_err!("{function} takes {N} arguments, got {}", values.len());
     }
-    let mut out = Vec::with_capacity(N);
-    for v in values {
-        out.push(
-            cast(v, &DataType::Int64)?
-                .as_primitive::<Int64Type>()
-                .clone(),
-        );
-    }
-    Ok(out.try_into().expect("N arrays"))
+    let ints = values.iter().map(Ints::new).collect::<DfResult<Vec<_>>>()?;
+    ints.try_into()
+        .or_else(|ints: Vec<Ints>| exec_err!("{function}: {} arguments", ints.len()))
 }
 
 /// One partition's arguments to its result column.
@@ -167,12 +209,16 @@ impl PartitionEvaluator for Evaluator {
 mod tests {
     use super::*;
 
+    fn ints(values: Vec<i64>) -> Ints {
+        Ints::I64(Int64Array::from(values))
+    }
+
     #[test]
     fn a_closing_closes_the_openings_of_its_state_before_it() {
         // Time order, openings before closings of the same instant.
-        let ts = Int64Array::from(vec![1, 2, 3, 3, 5, 6, 7]);
-        let closes = Int64Array::from(vec![0, 0, 0, 1, 1, 0, 0]);
-        let state = Int64Array::from(vec![1, 2, 1, 1, 2, 1, 2]);
+        let ts = ints(vec![1, 2, 3, 3, 5, 6, 7]);
+        let closes = ints(vec![0, 0, 0, 1, 1, 0, 0]);
+        let state = ints(vec![1, 2, 1, 1, 2, 1, 2]);
         let end = next_closing(&ts, &closes, &state);
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
@@ -181,10 +227,26 @@ mod tests {
     }
 
     #[test]
+    fn tinyint_states_are_read_in_place_and_nulls_close_nothing() {
+        // As the SQL passes them: TINYINT states and closings; a row without a state has no
+        // end and does not stop the closing at 4 from closing the opening at 1.
+        let ts: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3, 4]));
+        let closes: ArrayRef = Arc::new(Int8Array::from(vec![0, 1, 0, 1]));
+        let state: ArrayRef = Arc::new(Int8Array::from(vec![Some(1), None, Some(2), Some(1)]));
+        let [ts, closes, state] = int_args(&[ts, closes, state], "next_closing").unwrap();
+        assert!(matches!((&closes, &state), (Ints::I8(_), Ints::I8(_))));
+        let end = next_closing(&ts, &closes, &state);
+        assert_eq!(
+            end.iter().collect::<Vec<_>>(),
+            vec![Some(4), None, None, Some(4)]
+        );
+    }
+
+    #[test]
     fn the_union_counts_overlaps_once() {
         // [0,10) [5,12) [12,12) [20,25) [21,22): union 12 + 5 = 17.
-        let start = Int64Array::from(vec![0, 5, 12, 20, 21]);
-        let end = Int64Array::from(vec![10, 12, 12, 25, 22]);
+        let start = ints(vec![0, 5, 12, 20, 21]);
+        let end = ints(vec![10, 12, 12, 25, 22]);
         let gain = union_gain(&start, &end);
         assert_eq!(
             gain.iter().collect::<Vec<_>>(),
