@@ -130,12 +130,9 @@ impl Ints {
 
 /// The `N` arguments of `function` as integers.
 fn int_args<const N: usize>(values: &[ArrayRef], function: &str) -> DfResult<[Ints; N]> {
-    if values.len() != N {
-        return exec_err!("{function} takes {N} arguments, got {}", values.len());
-    }
     let ints = values.iter().map(Ints::new).collect::<DfResult<Vec<_>>>()?;
     ints.try_into()
-        .or_else(|ints: Vec<Ints>| exec_err!("{function}: {} arguments", ints.len()))
+        .or_else(|ints: Vec<Ints>| exec_err!("{function} takes {N} arguments, got {}", ints.len()))
 }
 
 /// One partition's arguments to its result column.
