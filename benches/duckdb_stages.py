@@ -25,7 +25,8 @@ The SQL is translated mechanically for DuckDB's dialect only: parameters become 
 (decimals staying exact); day numbers (`CAST(date AS INT)`, `CAST(int AS DATE)`) become date
 arithmetic; `CAST(ts AS BIGINT)` becomes `epoch_us(ts)`; `local_day(x)` becomes the date at
 UTC+8; integer division is `//`; `make_array` is `list_value`, `array_element` is
-`array_extract`, `arrow_cast(x, 'Utf8')` a cast to VARCHAR; `draw_u` and `plain_number` are
+`array_extract`, `arrow_cast(x, 'Utf8')` a cast to VARCHAR, the ordered aggregate
+`first_value(x ORDER BY …)` is `first(x ORDER BY …)`; `draw_u` and `plain_number` are
 DuckDB macros computing the same values, and the window functions `next_closing` and
 `union_gain` become the window aggregates that compute their values in DuckDB. Each step's row count must equal firecredit's.
 """
@@ -189,6 +190,8 @@ def translate(sql, params):
     sql = arrow_casts(sql)
     sql = sql.replace("make_array(", "list_value(")
     sql = sql.replace("array_element(", "array_extract(")
+    # An ordered aggregate `first_value(x ORDER BY …)` is DuckDB's `first(x ORDER BY …)`.
+    sql = re.sub(r"\bfirst_value\(([^()]*\bORDER BY\b[^()]*)\)", r"first(\1)", sql)
     return sql
 
 
