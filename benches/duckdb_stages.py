@@ -26,9 +26,10 @@ The SQL is translated mechanically for DuckDB's dialect only: parameters become 
 arithmetic; `CAST(ts AS BIGINT)` becomes `epoch_us(ts)`; `local_day(x)` becomes the date at
 UTC+8; integer division is `//`; `make_array` is `list_value`, `array_element` is
 `array_extract`, `arrow_cast(x, 'Utf8')` a cast to VARCHAR, the ordered aggregate
-`first_value(x ORDER BY …)` is `first(x ORDER BY …)`; `draw_u` and `plain_number` are
-DuckDB macros computing the same values, and the window functions `next_closing` and
-`union_gain` become the window aggregates that compute their values in DuckDB. Each step's row count must equal firecredit's.
+`first_value(x ORDER BY …)` is `first(x ORDER BY …)`; `draw_u`, `plain_number` and the
+aggregate `union_length` are DuckDB macros computing the same values, and the window function
+`next_closing` becomes the window aggregate that computes its values in DuckDB. Each step's
+row count must equal firecredit's.
 """
 import argparse
 import csv
@@ -142,29 +143,21 @@ def top_level_split(inner, sep=","):
 
 
 def window_functions(sql):
-    """The project's window functions (pipeline/src/engine/functions/window.rs) as the window
-    aggregates DuckDB runs fast, computing the same values:
-    - `next_closing(ts, closes, state) OVER (PARTITION BY p ORDER BY ...)`: a running minimum
-      of the closings in reverse time order per (p, state);
-    - `union_gain(s, e) OVER (PARTITION BY p ORDER BY o)`: the part of [s, e) after the largest
-      end of the rows before it."""
+    """The project's window function (pipeline/src/engine/functions/window.rs) as the window
+    aggregate DuckDB runs fast, computing the same values: `next_closing(ts, closes, state)
+    OVER (PARTITION BY p ORDER BY ...)` is a running minimum of the closings in reverse time
+    order per (p, state)."""
     out, i = [], 0
-    while (m := re.search(r"\b(next_closing|union_gain)\(", sql[i:])):
+    while (m := re.search(r"\bnext_closing\(", sql[i:])):
         j = i + m.start()
-        k = matching(sql, j + len(m.group(1)))
-        args = top_level_split(sql[j + len(m.group(1)) + 1:k])
+        k = matching(sql, j + len("next_closing"))
+        ts, closes, state = top_level_split(sql[j + len("next_closing") + 1:k])
         over = re.match(r"\s*OVER\s*\(", sql[k + 1:])
         end = matching(sql, k + over.end())
         window = sql[k + over.end() + 1:end]
-        part, order = re.match(r"\s*PARTITION BY (.*?)\s+ORDER BY (.*)", window, re.S).groups()
-        if m.group(1) == "next_closing":
-            ts, closes, state = args
-            new = (f"MIN(CASE WHEN {closes} = 1 THEN {ts} END) OVER (PARTITION BY {part}, {state} "
-                   f"ORDER BY {ts} DESC, {closes} DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
-        else:
-            s, e = args
-            new = (f"GREATEST({e} - GREATEST({s}, COALESCE(MAX({e}) OVER (PARTITION BY {part} "
-                   f"ORDER BY {order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), {s})), 0)")
+        part = re.match(r"\s*PARTITION BY (.*?)\s+ORDER BY (.*)", window, re.S).group(1)
+        new = (f"MIN(CASE WHEN {closes} = 1 THEN {ts} END) OVER (PARTITION BY {part}, {state} "
+               f"ORDER BY {ts} DESC, {closes} DESC ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)")
         out.append(sql[i:j] + new)
         i = end + 1
     return "".join(out) + sql[i:]
@@ -210,13 +203,19 @@ def arrow_casts(sql):
     return "".join(out) + sql[i:]
 
 
-# The project's scalar functions (pipeline/src/engine/functions/mod.rs) as DuckDB macros.
+# The project's scalar and aggregate functions (pipeline/src/engine/functions/) as DuckDB
+# macros.
 MACROS = [
     # u(text) = (first 8 bytes of SHA-256(text), big-endian, + 0.5) / 2^64.
     "CREATE MACRO draw_u(t) AS CAST(('0x' || substr(sha256(t), 1, 8)) AS UBIGINT) / 4294967296.0"
     " + (CAST(('0x' || substr(sha256(t), 9, 8)) AS UBIGINT) + 0.5) / 18446744073709551616.0",
     # A number without a trailing `.0`.
     "CREATE MACRO plain_number(x) AS regexp_replace(CAST(x AS VARCHAR), '\\.0$', '')",
+    # The length of the union of a group's intervals [s, e): its intervals sorted, each adding
+    # the part of it after the largest end before it (the first, its whole length).
+    "CREATE MACRO union_length(s, e) AS list_reduce(list_sort(list({'s': s, 'e': e, 't': GREATEST(e - s, 0)})"
+    " FILTER (WHERE s IS NOT NULL AND e IS NOT NULL)), lambda a, x: {'s': a.s, 'e': GREATEST(a.e, x.e),"
+    " 't': a.t + GREATEST(x.e - GREATEST(x.s, a.e), 0)}).t",
 ]
 
 

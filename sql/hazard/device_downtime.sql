@@ -3,8 +3,8 @@
 -- opened before the window count from its start; open ones run to its end).
 -- Inputs: iot_intervals. Parameters: $iot_window_start_us, $iot_window_end_us (UTC
 -- microseconds of the window's local midnights).
--- Function: union_gain (pipeline/src/engine/functions/window.rs): the length each interval
--- adds to the union of those that start before it.
+-- Function: union_length (pipeline/src/engine/functions/aggregate.rs): the length of the union
+-- of a group's intervals [s, e), overlaps counted once.
 WITH intervals AS (
     SELECT device_id, unit_id, element,
            GREATEST(start_us, $iot_window_start_us) AS s,
@@ -14,16 +14,11 @@ WITH intervals AS (
     -- today's intervals).
     WHERE COALESCE(end_us, $iot_window_end_us) > $iot_window_start_us
       AND start_us < $iot_window_end_us
-),
-gains AS (
-    SELECT device_id, unit_id, element, s,
-           union_gain(s, e) OVER (PARTITION BY device_id, element ORDER BY s, e) AS gain
-    FROM intervals
 )
 SELECT device_id, MIN(unit_id) AS unit_id, element,
-       SUM(gain) AS down_us,
-       CAST(SUM(gain) AS DOUBLE) / 3600000000.0 AS down_hours,
+       union_length(s, e) AS down_us,
+       CAST(union_length(s, e) AS DOUBLE) / 3600000000.0 AS down_hours,
        MIN(s) AS first_start_us
-FROM gains
+FROM intervals
 GROUP BY device_id, element
 ORDER BY device_id, element

@@ -6,7 +6,7 @@
 //! - [`pool`]: the memory pool: a fair share for each operator that spills, and free memory
 //!   beyond it.
 //! - [`functions`]: the SQL functions of the project (`draw_u`, `local_day`, the window
-//!   functions `next_closing` and `union_gain`).
+//!   function `next_closing`, the aggregate `union_length`).
 //! - [`catalog`]: lake tables, published files and in-memory tables registered by name.
 //! - [`rules`]: the rule tables as SQL tables and the common views (`voided_events`,
 //!   `open_units`).

@@ -58,7 +58,10 @@ pub async fn start_executor(opts: ExecutorOptions) -> Result<()> {
             registry.window_functions.insert(name, f.clone());
         }
     }
-    for f in ballista_aggregate_functions() {
+    for f in ballista_aggregate_functions()
+        .into_iter()
+        .chain(crate::engine::functions::aggregate_functions())
+    {
         for name in all_names(f.name(), f.aliases()) {
             registry.aggregate_functions.insert(name, f.clone());
         }

@@ -1,7 +1,7 @@
 //! A Ballista cluster from this one binary (cargo feature `ballista`): `firecredit scheduler`
 //! and `firecredit executor` are Ballista's own scheduler and executor, with the project's
-//! functions (`draw_u`, the window functions `next_closing` and `union_gain`) registered, which
-//! stock Ballista processes lack.
+//! functions (`draw_u`, the window function `next_closing`, the aggregate `union_length`)
+//! registered, which stock Ballista processes lack.
 //!
 //! What runs where: `run --engine ballista://…` sends every SQL step to the scheduler, which
 //! plans it into stages that the executors run, reading and writing the lake directly (the lake

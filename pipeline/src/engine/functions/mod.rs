@@ -5,10 +5,13 @@
 //!   for UTC microseconds alike, so that the time zone is written once;
 //! - `plain_number(x)`: a number as text without trailing zeros (`5000`, `2500.5`), as the
 //!   enforcement alerts' details are written (supervision.md §7);
-//! - the window functions of [`window`] (`next_closing`, `union_gain`).
+//! - the window function `next_closing` of [`window`];
+//! - the aggregate function `union_length` of [`aggregate`].
 //!
-//! Layout: scalar functions here, window functions in [`window`].
+//! Layout: scalar functions here, window functions in [`window`], aggregate functions in
+//! [`aggregate`].
 
+mod aggregate;
 mod window;
 
 use std::sync::Arc;
@@ -26,16 +29,20 @@ use sha2::{Digest, Sha256};
 
 use crate::contract::values::local_day;
 
-pub use window::{next_closing, union_gain, window_functions, Ints};
+pub use aggregate::aggregate_functions;
+pub use window::{next_closing, window_functions, Ints};
 
-/// Registers every function of the project's SQL, scalar and window, in a session's state
-/// (a local session's, or a Ballista scheduler's).
+/// Registers every function of the project's SQL, scalar, window and aggregate, in a session's
+/// state (a local session's, or a Ballista scheduler's).
 pub fn register(state: &mut dyn FunctionRegistry) -> DfResult<()> {
     for f in functions() {
         state.register_udf(f)?;
     }
     for f in window_functions() {
         state.register_udwf(f)?;
+    }
+    for f in aggregate_functions() {
+        state.register_udaf(f)?;
     }
     Ok(())
 }

@@ -6,11 +6,9 @@
 //!
 //! - `next_closing(ts, closes, state)`: for each row, the `ts` of the first row at or after it
 //!   in the window's order whose `closes` is 1 and whose `state` (a number) is the row's (NULL:
-//!   none);
-//! - `union_gain(start, end)`: for each interval, in the window's order by start, the length
-//!   it adds to the union of the intervals before it: summed, the length of the union.
+//!   none).
 //!
-//! Both read their integer arguments in place, whatever their width (decision 136).
+//! It reads its integer arguments in place, whatever their width (decision 136).
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -29,16 +27,10 @@ use datafusion::logical_expr::{
 
 /// Every window function of the project's SQL.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    [
-        WholePartition::new("next_closing", 3, |values| {
-            let [ts, closes, state] = int_args(values, "next_closing")?;
-            Ok(Arc::new(next_closing(&ts, &closes, &state)))
-        }),
-        WholePartition::new("union_gain", 2, |values| {
-            let [start, end] = int_args(values, "union_gain")?;
-            Ok(Arc::new(union_gain(&start, &end)))
-        }),
-    ]
+    [WholePartition::new("next_closing", 3, |values| {
+        let [ts, closes, state] = int_args(values, "next_closing")?;
+        Ok(Arc::new(next_closing(&ts, &closes, &state)))
+    })]
     .into_iter()
     .map(|f| Arc::new(WindowUDF::from(f)))
     .collect()
@@ -76,19 +68,6 @@ pub fn next_closing(ts: &Ints, closes: &Ints, state: &Ints) -> Int64Array {
         }
     }
     Int64Array::new(values.into(), Some(NullBuffer::new(valid.finish())))
-}
-
-/// The length each interval adds to the union of those before it (intervals by start).
-pub fn union_gain(start: &Ints, end: &Ints) -> Int64Array {
-    let mut covered_to: Option<i64> = None;
-    (0..start.len())
-        .map(|i| {
-            let (s, e) = (start.get(i)?, end.get(i)?);
-            let from = covered_to.map_or(s, |c| c.max(s));
-            covered_to = Some(covered_to.map_or(e, |c| c.max(e)));
-            Some((e - from).max(0))
-        })
-        .collect()
 }
 
 /// An integer argument read in place: the SQL passes `TINYINT` states and `BIGINT` times, and
@@ -236,18 +215,6 @@ mod tests {
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
             vec![Some(4), None, None, Some(4)]
-        );
-    }
-
-    #[test]
-    fn the_union_counts_overlaps_once() {
-        // [0,10) [5,12) [12,12) [20,25) [21,22): union 12 + 5 = 17.
-        let start = ints(vec![0, 5, 12, 20, 21]);
-        let end = ints(vec![10, 12, 12, 25, 22]);
-        let gain = union_gain(&start, &end);
-        assert_eq!(
-            gain.iter().collect::<Vec<_>>(),
-            vec![Some(10), Some(2), Some(0), Some(5), Some(0)]
         );
     }
 }
