@@ -59,7 +59,7 @@ impl AggregateUDFImpl for UnionLength {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> DfResult<Vec<FieldRef>> {
-        let list = DataType::List(Arc::new(Field::new_list_field(DataType::Int64, false)));
+        let list = DataType::List(piece_field());
         Ok(["starts", "ends"]
             .into_iter()
             .map(|part| {
@@ -84,13 +84,17 @@ impl AggregateUDFImpl for UnionLength {
     }
 }
 
-/// Every group's intervals as they arrived, in three parallel vectors (one allocation each,
-/// not one per group: most groups hold a single interval).
+/// The items of a state's lists: the starts, or the ends, of a group's pieces.
+fn piece_field() -> FieldRef {
+    Arc::new(Field::new_list_field(DataType::Int64, false))
+}
+
+/// Every group's intervals as they arrived, in one vector for all groups (not one per group:
+/// most groups hold a single interval).
 #[derive(Debug, Default)]
 struct Intervals {
-    group: Vec<usize>,
-    start: Vec<i64>,
-    end: Vec<i64>,
+    /// (group, start, end).
+    intervals: Vec<(usize, i64, i64)>,
     /// Whether each group has seen an interval with both ends.
     seen: Vec<bool>,
 }
@@ -131,9 +135,7 @@ impl Sorted {
 
 impl Intervals {
     fn push(&mut self, group: usize, start: i64, end: i64) {
-        self.group.push(group);
-        self.start.push(start);
-        self.end.push(end);
+        self.intervals.push((group, start, end));
         self.seen[group] = true;
     }
 
@@ -146,7 +148,7 @@ impl Intervals {
     /// The first `n` groups' intervals, grouped by a counting sort and sorted within each group.
     fn sorted(&self, n: usize) -> Sorted {
         let mut offsets = vec![0usize; n + 1];
-        for &g in self.group.iter().filter(|&&g| g < n) {
+        for &(g, _, _) in self.intervals.iter().filter(|i| i.0 < n) {
             offsets[g + 1] += 1;
         }
         for g in 0..n {
@@ -154,11 +156,9 @@ impl Intervals {
         }
         let mut next = offsets.clone();
         let mut intervals = vec![(0, 0); offsets[n]];
-        for (i, &g) in self.group.iter().enumerate() {
-            if g < n {
-                intervals[next[g]] = (self.start[i], self.end[i]);
-                next[g] += 1;
-            }
+        for &(g, s, e) in self.intervals.iter().filter(|i| i.0 < n) {
+            intervals[next[g]] = (s, e);
+            next[g] += 1;
         }
         for g in 0..n {
             intervals[offsets[g]..offsets[g + 1]].sort_unstable();
@@ -172,18 +172,10 @@ impl Intervals {
             *self = Intervals::default();
             return;
         }
-        let mut kept = 0;
-        for i in 0..self.group.len() {
-            if self.group[i] >= n {
-                self.group[kept] = self.group[i] - n;
-                self.start[kept] = self.start[i];
-                self.end[kept] = self.end[i];
-                kept += 1;
-            }
+        self.intervals.retain(|i| i.0 >= n);
+        for i in &mut self.intervals {
+            i.0 -= n;
         }
-        self.group.truncate(kept);
-        self.start.truncate(kept);
-        self.end.truncate(kept);
         self.seen.drain(..n);
     }
 
@@ -218,16 +210,15 @@ impl Intervals {
             });
             lengths.push(starts.len() - before);
         }
-        let field = Arc::new(Field::new_list_field(DataType::Int64, false));
-        let offsets = OffsetBuffer::from_lengths(lengths);
+        let (offsets, validity) = (OffsetBuffer::from_lengths(lengths), self.validity(n));
         [starts, ends]
             .into_iter()
             .map(|values| {
                 Arc::new(ListArray::new(
-                    field.clone(),
+                    piece_field(),
                     offsets.clone(),
                     Arc::new(Int64Array::from(values)),
-                    self.validity(n),
+                    validity.clone(),
                 )) as ArrayRef
             })
             .collect()
@@ -326,9 +317,7 @@ impl GroupsAccumulator for Intervals {
     }
 
     fn size(&self) -> usize {
-        self.group.capacity() * size_of::<usize>()
-            + (self.start.capacity() + self.end.capacity()) * size_of::<i64>()
-            + self.seen.capacity()
+        self.intervals.capacity() * size_of::<(usize, i64, i64)>() + self.seen.capacity()
     }
 }
 
