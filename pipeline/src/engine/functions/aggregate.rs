@@ -225,9 +225,9 @@ impl Intervals {
     }
 }
 
-/// An argument or state column as Int64 values.
-fn int64s<'a>(values: &'a [ArrayRef], i: usize, what: &str) -> DfResult<&'a Int64Array> {
-    match values.get(i) {
+/// An argument, or a state list's items, as Int64 values (`None`: missing).
+fn int64s<'a>(array: Option<&'a ArrayRef>, what: &str) -> DfResult<&'a Int64Array> {
+    match array {
         Some(a) if a.data_type() == &DataType::Int64 => Ok(a.as_primitive::<Int64Type>()),
         Some(a) => exec_err!("union_length: {what} is {}, not Int64", a.data_type()),
         None => exec_err!("union_length: {what} missing"),
@@ -249,7 +249,10 @@ impl GroupsAccumulator for Intervals {
         opt_filter: Option<&BooleanArray>,
         total_num_groups: usize,
     ) -> DfResult<()> {
-        let (start, end) = (int64s(values, 0, "start")?, int64s(values, 1, "end")?);
+        let (start, end) = (
+            int64s(values.first(), "start")?,
+            int64s(values.get(1), "end")?,
+        );
         self.groups(total_num_groups);
         for (i, &g) in group_indices.iter().enumerate() {
             let counted = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
@@ -282,8 +285,8 @@ impl GroupsAccumulator for Intervals {
     ) -> DfResult<()> {
         let (starts, ends) = (lists(values, 0)?, lists(values, 1)?);
         let (start_values, end_values) = (
-            int64s(std::slice::from_ref(starts.values()), 0, "starts")?,
-            int64s(std::slice::from_ref(ends.values()), 0, "ends")?,
+            int64s(Some(starts.values()), "starts")?,
+            int64s(Some(ends.values()), "ends")?,
         );
         self.groups(total_num_groups);
         for (row, &g) in group_indices.iter().enumerate() {
