@@ -6,7 +6,8 @@
 //! - [`pool`]: the memory pool: a fair share for each operator that spills, and free memory
 //!   beyond it.
 //! - [`functions`]: the SQL functions of the project (`draw_u`, `local_day`, the window
-//!   function `next_closing`, the aggregate `union_length`).
+//!   function `next_closing`, the aggregate `union_length`), and the operator that streams
+//!   the window functions in local sessions.
 //! - [`catalog`]: lake tables, published files and in-memory tables registered by name.
 //! - [`rules`]: the rule tables as SQL tables and the common views (`voided_events`,
 //!   `open_units`).

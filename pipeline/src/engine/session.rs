@@ -169,7 +169,16 @@ async fn connect(origin: SessionOrigin, runtime: Arc<RuntimeEnv>) -> Result<Sess
     let engine = origin.options.engine.clone();
     let config = config.with_extension(Arc::new(origin));
     let ctx = match engine {
-        Engine::Local => SessionContext::new_with_config_rt(config, runtime),
+        // The project's window functions streamed (decision 140); Ballista plans on its
+        // scheduler with DataFusion's rules only.
+        Engine::Local => SessionContext::new_with_state(
+            datafusion::execution::SessionStateBuilder::new()
+                .with_config(config)
+                .with_runtime_env(runtime)
+                .with_default_features()
+                .with_physical_optimizer_rule(Arc::new(super::functions::WholePartitionWindows))
+                .build(),
+        ),
         Engine::Ballista { host, port } => distributed(config, runtime, &host, port).await?,
     };
     lake.register_store(&ctx);

@@ -8,11 +8,12 @@
 //! - the window function `next_closing` of [`window`];
 //! - the aggregate function `union_length` of [`aggregate`].
 //!
-//! Layout: scalar functions here, window functions in [`window`], aggregate functions in
-//! [`aggregate`].
+//! Layout: scalar functions here, window functions in [`window`] (and the operator that runs
+//! them in local sessions in [`window_exec`]), aggregate functions in [`aggregate`].
 
 mod aggregate;
 mod window;
+mod window_exec;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ use crate::contract::values::local_day;
 
 pub use aggregate::aggregate_functions;
 pub use window::{next_closing, window_functions, Ints};
+pub use window_exec::WholePartitionWindows;
 
 /// Registers every function of the project's SQL, scalar, window and aggregate, in a session's
 /// state (a local session's, or a Ballista scheduler's).

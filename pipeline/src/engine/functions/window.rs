@@ -1,8 +1,9 @@
-//! The project's window functions. Each computes a whole window partition in one pass over its
-//! arrays (`evaluate_all`), so DataFusion runs it in `WindowAggExec`, which cuts the sorted
-//! input into partitions by slicing. Its `BoundedWindowAggExec` instead keeps per-partition
-//! state and evaluates row by row, which at millions of small partitions (one per device)
-//! cost about a microsecond a row (decision 119).
+//! The project's window functions. Each computes whole window partitions in one pass over its
+//! arrays, so DataFusion plans it in `WindowAggExec`, which cuts the sorted input into
+//! partitions by slicing. Its `BoundedWindowAggExec` instead keeps per-partition state and
+//! evaluates row by row, which at millions of small partitions (one per device) cost about a
+//! microsecond a row (decision 119). A local session runs them in [`super::window_exec`]
+//! instead, which streams and hands a function many partitions at a time (decision 140).
 //!
 //! - `next_closing(ts, closes, state)`: for each row, the `ts` of the first row at or after it
 //!   in the window's order whose `closes` is 1 and whose `state` (a number) is the row's (NULL:
@@ -11,6 +12,7 @@
 //! It reads its integer arguments in place, whatever their width (decision 136).
 
 use std::hash::{Hash, Hasher};
+use std::ops::Range;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -27,17 +29,27 @@ use datafusion::logical_expr::{
 
 /// Every window function of the project's SQL.
 pub fn window_functions() -> Vec<Arc<WindowUDF>> {
-    [WholePartition::new("next_closing", 3, |values| {
-        let [ts, closes, state] = int_args(values, "next_closing")?;
-        Ok(Arc::new(next_closing(&ts, &closes, &state)))
-    })]
+    [WholePartition::new(
+        "next_closing",
+        3,
+        |values, partitions| {
+            let [ts, closes, state] = int_args(values, "next_closing")?;
+            Ok(Arc::new(next_closing(&ts, &closes, &state, partitions)))
+        },
+    )]
     .into_iter()
     .map(|f| Arc::new(WindowUDF::from(f)))
     .collect()
 }
 
-/// The first closing of each row's state at or after the row, in the window's order.
-pub fn next_closing(ts: &Ints, closes: &Ints, state: &Ints) -> Int64Array {
+/// The first closing of each row's state at or after the row, in the window's order, within
+/// the row's window partition (`partitions`: consecutive ranges covering every row).
+pub fn next_closing(
+    ts: &Ints,
+    closes: &Ints,
+    state: &Ints,
+    partitions: &[Range<usize>],
+) -> Int64Array {
     let rows = ts.len();
     // Written by index from the back: values and validity directly, not a vector of
     // `Option`s converted afterwards (hundreds of MB more at GD-1M).
@@ -46,25 +58,28 @@ pub fn next_closing(ts: &Ints, closes: &Ints, state: &Ints) -> Int64Array {
     valid.append_n(rows, false);
     // A partition holds a device's events of one element: a handful of states.
     let mut latest: Vec<(i64, Option<i64>)> = Vec::with_capacity(4);
-    for i in (0..rows).rev() {
-        let Some(s) = state.get(i) else {
-            continue;
-        };
-        let p = match latest.iter().position(|(k, _)| *k == s) {
-            Some(p) => p,
-            None => {
-                latest.push((s, None));
-                latest.len() - 1
+    for partition in partitions {
+        latest.clear();
+        for i in partition.clone().rev() {
+            let Some(s) = state.get(i) else {
+                continue;
+            };
+            let p = match latest.iter().position(|(k, _)| *k == s) {
+                Some(p) => p,
+                None => {
+                    latest.push((s, None));
+                    latest.len() - 1
+                }
+            };
+            if closes.get(i) == Some(1) {
+                if let Some(t) = ts.get(i) {
+                    latest[p].1 = Some(t);
+                }
             }
-        };
-        if closes.get(i) == Some(1) {
-            if let Some(t) = ts.get(i) {
-                latest[p].1 = Some(t);
+            if let Some(end) = latest[p].1 {
+                values[i] = end;
+                valid.set_bit(i, true);
             }
-        }
-        if let Some(end) = latest[p].1 {
-            values[i] = end;
-            valid.set_bit(i, true);
         }
     }
     Int64Array::new(values.into(), Some(NullBuffer::new(valid.finish())))
@@ -114,15 +129,16 @@ fn int_args<const N: usize>(values: &[ArrayRef], function: &str) -> DfResult<[In
         .or_else(|ints: Vec<Ints>| exec_err!("{function} takes {N} arguments, got {}", ints.len()))
 }
 
-/// One partition's arguments to its result column.
-type Evaluate = fn(&[ArrayRef]) -> DfResult<ArrayRef>;
+/// The arguments of consecutive window partitions (the ranges of their rows, covering every
+/// row) to their result column.
+pub(super) type Evaluate = fn(&[ArrayRef], &[Range<usize>]) -> DfResult<ArrayRef>;
 
 /// A window function of Int64 results computed a whole partition at a time.
 #[derive(Debug)]
-struct WholePartition {
+pub(super) struct WholePartition {
     name: &'static str,
     signature: Signature,
-    evaluate: Evaluate,
+    pub(super) evaluate: Evaluate,
 }
 
 impl WholePartition {
@@ -177,8 +193,8 @@ impl WindowUDFImpl for WholePartition {
 struct Evaluator(Evaluate);
 
 impl PartitionEvaluator for Evaluator {
-    fn evaluate_all(&mut self, values: &[ArrayRef], _num_rows: usize) -> DfResult<ArrayRef> {
-        (self.0)(values)
+    fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> DfResult<ArrayRef> {
+        (self.0)(values, &[0..num_rows])
     }
 }
 #[cfg(test)]
@@ -195,10 +211,24 @@ mod tests {
         let ts = ints(vec![1, 2, 3, 3, 5, 6, 7]);
         let closes = ints(vec![0, 0, 0, 1, 1, 0, 0]);
         let state = ints(vec![1, 2, 1, 1, 2, 1, 2]);
-        let end = next_closing(&ts, &closes, &state);
+        let end = next_closing(&ts, &closes, &state, &[0..ts.len()]);
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
             vec![Some(3), Some(5), Some(3), Some(3), Some(5), None, None]
+        );
+    }
+
+    #[test]
+    fn a_closing_closes_nothing_in_another_partition() {
+        // Two partitions in one call: the second's closing at 4 does not reach the first's
+        // opening at 1, and each partition's result is its own evaluated alone.
+        let ts = ints(vec![1, 2, 3, 4, 5]);
+        let closes = ints(vec![0, 0, 0, 1, 1]);
+        let state = ints(vec![1, 1, 1, 1, 1]);
+        let end = next_closing(&ts, &closes, &state, &[0..2, 2..5]);
+        assert_eq!(
+            end.iter().collect::<Vec<_>>(),
+            vec![None, None, Some(4), Some(4), Some(5)]
         );
     }
 
@@ -211,7 +241,7 @@ mod tests {
         let state: ArrayRef = Arc::new(Int8Array::from(vec![Some(1), None, Some(2), Some(1)]));
         let [ts, closes, state] = int_args(&[ts, closes, state], "next_closing").unwrap();
         assert!(matches!((&closes, &state), (Ints::I8(_), Ints::I8(_))));
-        let end = next_closing(&ts, &closes, &state);
+        let end = next_closing(&ts, &closes, &state, &[0..ts.len()]);
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
             vec![Some(4), None, None, Some(4)]
