@@ -194,7 +194,7 @@ struct Evaluator(Evaluate);
 
 impl PartitionEvaluator for Evaluator {
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> DfResult<ArrayRef> {
-        (self.0)(values, &[0..num_rows])
+        (self.0)(values, std::slice::from_ref(&(0..num_rows)))
     }
 }
 #[cfg(test)]
@@ -211,7 +211,7 @@ mod tests {
         let ts = ints(vec![1, 2, 3, 3, 5, 6, 7]);
         let closes = ints(vec![0, 0, 0, 1, 1, 0, 0]);
         let state = ints(vec![1, 2, 1, 1, 2, 1, 2]);
-        let end = next_closing(&ts, &closes, &state, &[0..ts.len()]);
+        let end = next_closing(&ts, &closes, &state, std::slice::from_ref(&(0..ts.len())));
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
             vec![Some(3), Some(5), Some(3), Some(3), Some(5), None, None]
@@ -241,7 +241,7 @@ mod tests {
         let state: ArrayRef = Arc::new(Int8Array::from(vec![Some(1), None, Some(2), Some(1)]));
         let [ts, closes, state] = int_args(&[ts, closes, state], "next_closing").unwrap();
         assert!(matches!((&closes, &state), (Ints::I8(_), Ints::I8(_))));
-        let end = next_closing(&ts, &closes, &state, &[0..ts.len()]);
+        let end = next_closing(&ts, &closes, &state, std::slice::from_ref(&(0..ts.len())));
         assert_eq!(
             end.iter().collect::<Vec<_>>(),
             vec![Some(4), None, None, Some(4)]
