@@ -19,13 +19,14 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::ops::Range;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use datafusion::arrow::array::make_comparator;
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::compute::{concat_batches, SortOptions};
+use datafusion::arrow::compute::{concat_batches, SortColumn, SortOptions};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::config::ConfigOptions;
@@ -225,6 +226,7 @@ impl ExecutionPlan for WholePartitionWindowExec {
             functions: self.functions.clone(),
             keys: self.keys.clone(),
             held: Vec::new(),
+            held_key: Vec::new(),
             metrics: BaselineMetrics::new(&self.metrics, partition),
         }))
     }
@@ -241,80 +243,70 @@ struct WholePartitionStream {
     keys: Vec<Arc<dyn PhysicalExpr>>,
     /// Rows of one window partition, which may go on in the next batch.
     held: Vec<RecordBatch>,
+    /// The held partition's key values (one row).
+    held_key: Vec<ArrayRef>,
     metrics: BaselineMetrics,
 }
 
 impl WholePartitionStream {
-    /// The partition keys' values in `batch`.
-    fn key_values(&self, batch: &RecordBatch) -> DfResult<Vec<ArrayRef>> {
-        self.keys
-            .iter()
-            .map(|k| k.evaluate(batch)?.into_array(batch.num_rows()))
-            .collect()
-    }
-
-    /// Whether row `i` of `a` and row `j` of `b` (key values) are in one partition.
-    fn same_partition(a: &[ArrayRef], i: usize, b: &[ArrayRef], j: usize) -> DfResult<bool> {
-        for (x, y) in a.iter().zip(b) {
-            if make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())?(i, j)
-                != Ordering::Equal
-            {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
     /// Takes `batch` in: the complete partitions before it and in it, evaluated, if any.
     fn push(&mut self, batch: RecordBatch) -> DfResult<Option<RecordBatch>> {
         let rows = batch.num_rows();
-        let keys = self.key_values(&batch)?;
-        // The start of the partition `batch` ends in, found from the back: a partition is a
-        // device's events, a few dozen rows.
-        let mut start = rows - 1;
-        while start > 0 && Self::same_partition(&keys, start - 1, &keys, rows - 1)? {
-            start -= 1;
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate(&batch)?.into_array(rows))
+            .collect::<DfResult<Vec<_>>>()?;
+        let continues = !self.held.is_empty() && same_key(&self.held_key, &keys)?;
+        let mut ranges = evaluate_partition_ranges(
+            rows,
+            &keys
+                .iter()
+                .map(|values| SortColumn {
+                    values: Arc::clone(values),
+                    options: None,
+                })
+                .collect::<Vec<_>>(),
+        )?;
+        // The batch's last partition may go on in the next batch: it is held.
+        let last = ranges.pop().map_or(0, |r| r.start);
+        self.held_key = keys.iter().map(|k| k.slice(rows - 1, 1)).collect();
+        let held: usize = self.held.iter().map(RecordBatch::num_rows).sum();
+        // The partitions complete now, as ranges of the held rows followed by the batch's.
+        let mut batch_ranges = ranges.iter().map(|r| held + r.start..held + r.end);
+        let mut complete = Vec::with_capacity(ranges.len() + 1);
+        if continues {
+            // The held partition ends in the batch's first range, unless that is the last.
+            complete.extend(batch_ranges.next().map(|r| 0..r.end));
+        } else if held > 0 {
+            complete.push(0..held);
         }
-        if start == 0 {
-            // One partition throughout: it goes on the held one, or the held one is complete.
-            let ready = match self.held.last() {
-                Some(last) => {
-                    let held_keys = self.key_values(last)?;
-                    if Self::same_partition(&held_keys, last.num_rows() - 1, &keys, 0)? {
-                        None
-                    } else {
-                        Some(std::mem::take(&mut self.held))
-                    }
-                }
-                None => None,
-            };
+        complete.extend(batch_ranges);
+        if complete.is_empty() {
+            // The batch goes on the held partition (or starts one).
             self.held.push(batch);
-            return ready.map(|parts| self.evaluate(&parts)).transpose();
+            return Ok(None);
         }
         let mut parts = std::mem::take(&mut self.held);
-        parts.push(batch.slice(0, start));
-        self.held.push(batch.slice(start, rows - start));
-        self.evaluate(&parts).map(Some)
+        if last > 0 {
+            parts.push(batch.slice(0, last));
+        }
+        self.held.push(batch.slice(last, rows - last));
+        self.evaluate(&parts, &complete).map(Some)
     }
 
-    /// `parts`' rows (whole partitions, in order) with each function's results beside them.
-    fn evaluate(&self, parts: &[RecordBatch]) -> DfResult<RecordBatch> {
+    /// `parts`' rows (the whole partitions `partitions`, in order) with each function's
+    /// results beside them.
+    fn evaluate(
+        &self,
+        parts: &[RecordBatch],
+        partitions: &[Range<usize>],
+    ) -> DfResult<RecordBatch> {
         let batch = match parts {
             [one] => one.clone(),
             _ => concat_batches(&parts[0].schema(), parts)?,
         };
         let rows = batch.num_rows();
-        let keys = self.key_values(&batch)?;
-        let partitions = evaluate_partition_ranges(
-            rows,
-            &keys
-                .into_iter()
-                .map(|values| datafusion::arrow::compute::SortColumn {
-                    values,
-                    options: None,
-                })
-                .collect::<Vec<_>>(),
-        )?;
         let mut columns = batch.columns().to_vec();
         for f in &self.functions {
             let args = f
@@ -322,10 +314,21 @@ impl WholePartitionStream {
                 .iter()
                 .map(|a| a.evaluate(&batch)?.into_array(rows))
                 .collect::<DfResult<Vec<_>>>()?;
-            columns.push((f.evaluate)(&args, &partitions)?);
+            columns.push((f.evaluate)(&args, partitions)?);
         }
         Ok(RecordBatch::try_new(Arc::clone(&self.schema), columns)?)
     }
+}
+
+/// Whether the one-row key values `held` equal the first row of `keys`.
+fn same_key(held: &[ArrayRef], keys: &[ArrayRef]) -> DfResult<bool> {
+    for (h, k) in held.iter().zip(keys) {
+        if make_comparator(h.as_ref(), k.as_ref(), SortOptions::default())?(0, 0) != Ordering::Equal
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 impl Stream for WholePartitionStream {
@@ -350,7 +353,8 @@ impl Stream for WholePartitionStream {
                 None if self.held.is_empty() => None,
                 None => {
                     let parts = std::mem::take(&mut self.held);
-                    Some(self.evaluate(&parts))
+                    let rows = parts.iter().map(RecordBatch::num_rows).sum();
+                    Some(self.evaluate(&parts, std::slice::from_ref(&(0..rows))))
                 }
             };
             return self.metrics.record_poll(Poll::Ready(out));
