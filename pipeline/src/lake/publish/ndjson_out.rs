@@ -3,13 +3,16 @@
 //! object store batch by batch.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int32Array, Int64Array, LargeStringArray,
-    ListArray, RecordBatch, StringArray, StringViewArray, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array,
+    LargeStringArray, ListArray, RecordBatch, StringArray, StringViewArray, UInt64Array,
 };
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, UInt64Type};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Float64Type, Int32Type, Int64Type, UInt64Type,
+};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use tokio::io::AsyncWriteExt;
 
+use super::csv_out::push_date;
 use crate::error::{Error, Result};
 use crate::lake::writer::Upload;
 use crate::lake::{Digest, Lake};
@@ -37,6 +40,8 @@ enum Kind<'a> {
     Int64(&'a Int64Array),
     UInt64(&'a UInt64Array),
     Float64(&'a Float64Array),
+    /// Days as `"YYYY-MM-DD"` written directly for years 0 to 9999, else by the formatter.
+    Date32(&'a Date32Array, ArrayFormatter<'a>),
     List(&'a ListArray, Box<Cells<'a>>),
     Display(ArrayFormatter<'a>),
 }
@@ -52,6 +57,10 @@ impl<'a> Cells<'a> {
             DataType::Int64 => Kind::Int64(array.as_primitive::<Int64Type>()),
             DataType::UInt64 => Kind::UInt64(array.as_primitive::<UInt64Type>()),
             DataType::Float64 => Kind::Float64(array.as_primitive::<Float64Type>()),
+            DataType::Date32 => Kind::Date32(
+                array.as_primitive::<Date32Type>(),
+                ArrayFormatter::try_new(array.as_ref(), &FormatOptions::default())?,
+            ),
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
                 Kind::List(list, Box::new(Cells::new(list.values())?))
@@ -93,15 +102,28 @@ impl<'a> Cells<'a> {
                 }
                 out.push(b']');
             }
-            Kind::Display(f) => {
-                use std::fmt::Write;
-                text.clear();
-                write!(text, "{}", f.value(row)).map_err(|e| Error::Invalid(e.to_string()))?;
-                json(out, text.as_str());
+            Kind::Date32(a, f) => {
+                out.push(b'"');
+                if push_date(out, a.value(row)) {
+                    out.push(b'"');
+                } else {
+                    out.pop();
+                    display(f, row, out, text)?;
+                }
             }
+            Kind::Display(f) => display(f, row, out, text)?,
         }
         Ok(())
     }
+}
+
+/// Cell `row` as a JSON string of its display form.
+fn display(f: &ArrayFormatter, row: usize, out: &mut Vec<u8>, text: &mut String) -> Result<()> {
+    use std::fmt::Write;
+    text.clear();
+    write!(text, "{}", f.value(row)).map_err(|e| Error::Invalid(e.to_string()))?;
+    json(out, text.as_str());
+    Ok(())
 }
 
 /// Appends `v` as serde_json writes it (compact; a non-finite number as null).
@@ -177,7 +199,6 @@ impl NdjsonWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use datafusion::arrow::array::Date32Array;
     use serde_json::Value;
     use std::sync::Arc;
 
@@ -232,7 +253,8 @@ mod tests {
             ),
             (
                 "day",
-                Arc::new(Date32Array::from(vec![Some(20634), None, Some(-1)])) as _,
+                // The last is in year -1, which the formatter writes.
+                Arc::new(Date32Array::from(vec![Some(20634), None, Some(-719_529)])) as _,
             ),
             (
                 "p",
