@@ -1,6 +1,6 @@
-//! The process's use of glibc's allocator, in one place (`unsafe` calls, as is the crash hook
-//! of `lake`): how many arenas it keeps, and giving freed memory back between staged files.
-//! Elsewhere than glibc on Linux, both do nothing.
+//! The process's use of glibc's allocator, in one place (`unsafe` calls, as are the crash hook
+//! of `lake` and the prefetch of `ingest::identity`): how many arenas it keeps, and giving freed
+//! memory back between staged files. Elsewhere than glibc on Linux, both do nothing.
 
 /// glibc gives each thread that allocates an arena of its own, up to eight per core, and memory
 /// freed in one is not reused by the others: with ingest's staging threads (tokio's blocking

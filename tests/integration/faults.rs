@@ -145,8 +145,10 @@ fn a_full_disk_while_ingesting_leaves_the_lake_as_it_was() {
 
     let inbox = tmp.path().join("inbox");
     copy_tree(&samples("inbox"), &inbox);
+    // Enough units that their staged file cannot fit in the room left (a quarter of a MiB).
+    const EXTRA: usize = 200_000;
     let mut extra = "unit_id,name,district_code,grid_id,use_type,key_unit,status\n".to_string();
-    for i in 0..40_000 {
+    for i in 0..EXTRA {
         extra += &format!("U-X{i:06},extra unit {i},440106,440106-G000,office,false,open\n");
     }
     std::fs::write(inbox.join("units/extra.csv"), extra).unwrap();
@@ -172,5 +174,5 @@ fn a_full_disk_while_ingesting_leaves_the_lake_as_it_was() {
     fs.remount("size=256m");
     assert_ok(&ingest(&inbox, &lake));
     assert_eq!(quality(&lake)["units/extra.csv"].0, "ok");
-    assert_eq!(table(&lake, "units").unwrap().num_rows(), units + 40_000);
+    assert_eq!(table(&lake, "units").unwrap().num_rows(), units + EXTRA);
 }

@@ -9,10 +9,12 @@
 //!    are written; a staged part with nothing to drop (no lost version, no duplicate IoT row)
 //!    is moved into the table as it is.
 //!
-//! Units are staged and resolved first, so every other source checks `unit_id` against the
-//! registry as it stands after this ingest, and quarantined `unknown_unit` rows whose unit has
-//! now arrived are released. The new files of every table are then committed as one ingest
-//! through the ingest log (`lake::commit`): all of it becomes visible, or a rerun finishes it.
+//! Units are staged first, so every other source checks `unit_id` against the registry as it
+//! stands after this ingest (the lake's units and the staged ones), and quarantined
+//! `unknown_unit` rows whose unit has now arrived are released; the units' versions are settled
+//! while the other sources are staged, and the keyed sources' while the IoT months are. The new
+//! files of every table are then committed as one ingest through the ingest log
+//! (`lake::commit`): all of it becomes visible, or a rerun finishes it.
 
 pub mod batch;
 mod identity;
@@ -292,24 +294,40 @@ async fn ingest_new(
         .enumerate()
         .partition(|(_, f)| f.source == Source::Units);
 
-    // Units first: the registry as it stands after this ingest.
-    let old_units = read_ids(lake, base, Source::Units).await?;
+    let mut registry = read_ids(lake, base.files(Source::Units.name()), Source::Units).await?;
     let no_units = Arc::new(FastSet::default());
-    let mut staged = stage_all(&ctx, unit_files, no_units, opts.parallelism).await?;
-    let units_out =
-        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new()).await?;
-    resolve::add_superseded(&mut staged, &units_out.superseded);
-    let mut registry = old_units;
-    registry.extend(units_out.winners.keys().cloned());
+    let mut staged = stage_all(ctx.clone(), unit_files, no_units, opts.parallelism).await?;
+    // The registry as it stands after this ingest: the lake's units and every unit staged now (a
+    // staged version that loses to the lake's is of a unit the lake has). It is known before
+    // the units' versions are settled, so the other sources are staged meanwhile, on their own
+    // threads (decision 142).
+    let staged_units = staged.iter().flat_map(|s| s.parts.iter().map(|p| &p.file));
+    registry.extend(read_ids(lake, staged_units, Source::Units).await?);
     let registry = Arc::new(registry);
-    next.insert(Source::Units.name().into(), units_out.files);
-
-    // Release quarantined rows whose unit has now arrived.
-    let (mut quarantine_files, released) =
-        release(lake, base, seq, tag, &opts.rules, &registry).await?;
-
     let started = std::time::Instant::now();
-    let mut others = stage_all(&ctx, other_files, registry.clone(), opts.parallelism).await?;
+    let staging = tokio::spawn(stage_all(
+        ctx,
+        other_files,
+        registry.clone(),
+        opts.parallelism,
+    ));
+    let units_out =
+        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new()).await;
+    // Release quarantined rows whose unit has now arrived.
+    let released = match &units_out {
+        Ok(_) => Some(release(lake, base, seq, tag, &opts.rules, &registry).await),
+        Err(_) => None,
+    };
+    // Staging is waited for even when the units failed: nothing may still write to the staging
+    // area when the caller deletes it.
+    let others = staging
+        .await
+        .map_err(|e| Error::Internal(format!("staging: {e}")));
+    let units_out = units_out?;
+    let (mut quarantine_files, released) = released.expect("released when the units resolved")?;
+    let mut others = others??;
+    resolve::add_superseded(&mut staged, &units_out.superseded);
+    next.insert(Source::Units.name().into(), units_out.files);
     info!(
         files = others.len(),
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
@@ -332,30 +350,53 @@ async fn ingest_new(
             .push((row, values));
     }
     // One keyed source at a time: side by side, their version maps held at once took a GD-1M
-    // ingest's peak RSS from 2.0 to 2.4 GiB for 4 % of its time (decision 121).
-    for source in Source::ALL
+    // ingest's peak RSS from 2.0 to 2.4 GiB for 4 % of its time (decision 121). The keyed
+    // sources go beside the IoT months, though, on a task of their own: on this one, the months
+    // waited for the keyed sources' long stretches of work to be started (decision 142).
+    let keyed_sources: Vec<_> = Source::ALL
         .into_iter()
         .filter(|s| !matches!(s, Source::Units | Source::IotEvents))
-    {
-        let released = released_by_source.remove(&source).unwrap_or_default();
-        let out = resolve::resolve_keyed(lake, base, seq, tag, source, &others, released).await?;
-        resolve::add_superseded(&mut others, &out.superseded);
-        next.insert(source.name().into(), out.files);
-    }
+        .map(|s| (s, released_by_source.remove(&s).unwrap_or_default()))
+        .collect();
     let released_iot = released_by_source
         .remove(&Source::IotEvents)
         .unwrap_or_default();
-    let files = resolve::resolve_iot(
+    let keyed = {
+        let (lake, base, tag, staged) =
+            (lake.clone(), base.clone(), tag.to_string(), others.clone());
+        tokio::spawn(async move {
+            let mut outs = Vec::new();
+            for (source, released) in keyed_sources {
+                let out =
+                    resolve::resolve_keyed(&lake, &base, seq, &tag, source, &staged, released)
+                        .await?;
+                outs.push((source, out));
+            }
+            Ok::<_, Error>(outs)
+        })
+    };
+    let iot = resolve::resolve_iot(
         lake,
         base,
         seq,
         tag,
-        &mut others,
+        &others,
         released_iot,
         opts.parallelism,
     )
-    .await?;
-    next.insert(Source::IotEvents.name().into(), files);
+    .await;
+    // The keyed task is waited for even when the months failed: nothing may still write when
+    // the caller cleans up.
+    let keyed = keyed
+        .await
+        .map_err(|e| Error::Internal(format!("resolving the keyed sources: {e}")))?;
+    let (keyed, iot) = (keyed?, iot?);
+    for (source, out) in keyed {
+        resolve::add_superseded(&mut others, &out.superseded);
+        next.insert(source.name().into(), out.files);
+    }
+    resolve::add_superseded(&mut others, &iot.superseded);
+    next.insert(Source::IotEvents.name().into(), iot.files);
     info!(
         seconds = format!("{:.2}", started.elapsed().as_secs_f64()),
         "resolved"
@@ -410,7 +451,7 @@ async fn ingest_new(
 }
 
 async fn stage_all(
-    ctx: &stage::StageContext,
+    ctx: stage::StageContext,
     files: Vec<(usize, InboxFile)>,
     registry: Arc<FastSet<String>>,
     parallelism: usize,
@@ -480,11 +521,15 @@ async fn stage_all(
     Ok(staged)
 }
 
-/// All ids of a keyed source in the lake.
-async fn read_ids(lake: &Lake, snapshot: &Snapshot, source: Source) -> Result<FastSet<String>> {
+/// All ids of a keyed source in `files` (its table's, or staged parts).
+async fn read_ids(
+    lake: &Lake,
+    files: impl IntoIterator<Item = &DataFile>,
+    source: Source,
+) -> Result<FastSet<String>> {
     let id = source.fields()[0].name;
     let mut ids = FastSet::default();
-    for f in snapshot.files(source.name()) {
+    for f in files {
         let mut stream = lake.read_parquet(&f.path, Some(&[id])).await?;
         while let Some(batch) = stream.try_next().await? {
             ids.extend(

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashSet};
+use foldhash::HashMap;
 
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
@@ -23,7 +23,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 
 use super::batch::RowBatchBuilder;
-use super::identity::{self, RowHasher};
+use super::identity::{self, IdentitySet, RowHasher};
 use super::stage::{month_of, StagedFile};
 use crate::contract::values::Value;
 use crate::contract::Source;
@@ -322,10 +322,10 @@ pub async fn resolve_iot(
     base: &Snapshot,
     seq: u64,
     tag: &str,
-    staged: &mut [StagedFile],
+    staged: &[StagedFile],
     released: Released,
     parallelism: usize,
-) -> Result<Vec<DataFile>> {
+) -> Result<IotOut> {
     let source = Source::IotEvents;
     // Month → inputs in arrival order: released rows first, then staged parts.
     let mut months: BTreeMap<i32, Vec<MonthInput>> = BTreeMap::new();
@@ -382,12 +382,22 @@ pub async fn resolve_iot(
         .buffered(parallelism.max(1))
         .try_collect()
         .await?;
-    let mut files: Vec<DataFile> = base.files(source.name()).to_vec();
+    let mut out = IotOut {
+        files: base.files(source.name()).to_vec(),
+        superseded: Vec::new(),
+    };
     for month in resolved {
-        files.extend(month.files);
-        add_superseded(staged, &month.superseded);
+        out.files.extend(month.files);
+        out.superseded.extend(month.superseded);
     }
-    Ok(files)
+    Ok(out)
+}
+
+/// The IoT table's files after the ingest, and per staged file (its index) how many of its
+/// rows were duplicates.
+pub struct IotOut {
+    pub files: Vec<DataFile>,
+    pub superseded: Vec<(usize, u64)>,
 }
 
 /// A resolved IoT month: its new files, and per staged file how many of its rows were
@@ -417,12 +427,11 @@ async fn resolve_month(
                 MonthInput::Part { file, .. } => file.rows,
             })
             .sum::<u64>();
-    let mut seen: HashSet<u128> =
-        HashSet::with_capacity_and_hasher(rows as usize, Default::default());
+    let mut seen = IdentitySet::with_capacity(rows as usize);
     for f in &old {
         let mut stream = lake.read_parquet(&f.path, None).await?;
         while let Some(b) = stream.try_next().await? {
-            seen.extend(hasher.hashes(&b)?);
+            seen.insert_all(&hasher.hashes(&b)?);
         }
     }
     let mut writer = lake.table_writer(format!("{path}.parquet"), Source::IotEvents.lake_schema());
@@ -431,11 +440,7 @@ async fn resolve_month(
     for input in inputs {
         let (staged, order, file, identities) = match input {
             MonthInput::Released(b) => {
-                let keep: Vec<bool> = hasher
-                    .hashes(&b)?
-                    .into_iter()
-                    .map(|h| seen.insert(h))
-                    .collect();
+                let keep = seen.insert_all(&hasher.hashes(&b)?);
                 writer
                     .write(&filter_record_batch(&b, &keep.into())?)
                     .await?;
@@ -453,16 +458,17 @@ async fn resolve_month(
         let keep: Vec<bool> = match identities {
             Some(side) => {
                 let bytes = lake.get(&side).await?;
-                let ids = identity::from_bytes(&bytes)
+                let ids: Vec<u128> = identity::from_bytes(&bytes)
                     .filter(|_| bytes.len() as u64 == 16 * file.rows)
-                    .ok_or_else(|| Error::Internal(format!("{side} does not match its part")))?;
-                ids.map(|h| seen.insert(h)).collect()
+                    .ok_or_else(|| Error::Internal(format!("{side} does not match its part")))?
+                    .collect();
+                seen.insert_all(&ids)
             }
             None => {
                 let mut keep = Vec::with_capacity(file.rows as usize);
                 let mut batches = lake.read_parquet(&file.path, None).await?;
                 while let Some(b) = batches.try_next().await? {
-                    keep.extend(hasher.hashes(&b)?.into_iter().map(|h| seen.insert(h)));
+                    keep.extend(seen.insert_all(&hasher.hashes(&b)?));
                 }
                 keep
             }

@@ -36,9 +36,12 @@ pub struct StageContext {
 /// a row count alone would not bound memory.
 const FLUSH_BYTES: usize = 32 << 20;
 
-/// Rows of one file remembered to drop a device's resends while staging (see
-/// [`Recent`]): about 70 MB per file staged at once.
-const RECENT_ROWS: usize = 3_500_000;
+/// Rows of one file remembered to drop a device's resends while staging (see [`Recent`]): two
+/// generations of 128 Ki identities, 4 MiB each, which stay in the CPU's cache (decision 142).
+/// A device resends an event within moments, and providers list a device's rows together, so
+/// its resend follows the original within a few rows; one further back is dropped by resolve,
+/// which then writes that one part again.
+const RECENT_ROWS: usize = 256 * 1024;
 
 /// Identities of a file's staged IoT rows held for their side files (16 bytes each): beyond
 /// this, the file's parts get none, and resolve computes them from the rows.
@@ -339,7 +342,8 @@ pub fn stage_file(
     };
     quality.format = format.name().into();
     let validator = Validator::new(source, ctx.rules.as_ref(), registry);
-    // An IoT row takes 60–70 bytes of CSV; fewer would only size the resend set too large.
+    // An IoT row takes 60–70 bytes of CSV; fewer would only size a small file's resend set too
+    // large.
     let expected_rows = std::fs::metadata(&file.path).map_or(0, |m| m.len() / 64) as usize;
     let mut sink = Sink::new(ctx, handle, source, order, expected_rows)?;
     let mut values = Vec::new();

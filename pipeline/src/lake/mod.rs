@@ -49,6 +49,7 @@ use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
 use futures::{StreamExt, TryStreamExt};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
@@ -96,8 +97,8 @@ pub fn checkpoint(point: &str) {
     }
 }
 
-// One of the project's unsafe calls (the others, in `memory.rs`, tune glibc's allocator): a
-// test hook that must die like a power cut.
+// One of the project's unsafe calls (the others: `memory.rs`, which tunes glibc's allocator, and
+// the cache prefetch of `ingest::identity`): a test hook that must die like a power cut.
 #[allow(unsafe_code)]
 fn kill_self() -> ! {
     #[cfg(unix)]
@@ -464,21 +465,25 @@ impl Lake {
     }
 
     /// A Parquet writer for a new file at `path` (zstd, page statistics, large row groups so
-    /// that later scans prune by min/max).
+    /// that later scans prune by min/max; a source table's unique columns without a dictionary,
+    /// [`schema::plain_columns`]).
     fn parquet_writer(
         &self,
         path: &str,
         schema: SchemaRef,
         digest: Option<Digest>,
     ) -> Result<AsyncArrowWriter<writer::Upload>> {
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(
                 ZstdLevel::try_new(1).expect("valid level"),
             ))
             .set_statistics_enabled(EnabledStatistics::Page)
             .set_max_row_group_row_count(Some(1 << 20))
-            .set_created_by(concat!("firecredit ", env!("CARGO_PKG_VERSION")).into())
-            .build();
+            .set_created_by(concat!("firecredit ", env!("CARGO_PKG_VERSION")).into());
+        for column in schema::plain_columns(&schema) {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+        }
+        let props = props.build();
         let writer =
             writer::Upload::new(BufWriter::new(self.store.clone(), Path::from(path)), digest);
         AsyncArrowWriter::try_new(writer, schema, Some(props)).map_err(|source| Error::Parquet {
