@@ -311,20 +311,21 @@ async fn ingest_new(
         registry.clone(),
         opts.parallelism,
     ));
-    let units_out =
-        resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new()).await;
-    // Release quarantined rows whose unit has now arrived.
-    let released = match &units_out {
-        Ok(_) => Some(release(lake, base, seq, tag, &opts.rules, &registry).await),
-        Err(_) => None,
-    };
+    let units = async {
+        let units_out =
+            resolve::resolve_keyed(lake, base, seq, tag, Source::Units, &staged, Vec::new())
+                .await?;
+        // Release quarantined rows whose unit has now arrived.
+        let released = release(lake, base, seq, tag, &opts.rules, &registry).await?;
+        Ok::<_, Error>((units_out, released))
+    }
+    .await;
     // Staging is waited for even when the units failed: nothing may still write to the staging
     // area when the caller deletes it.
     let others = staging
         .await
         .map_err(|e| Error::Internal(format!("staging: {e}")));
-    let units_out = units_out?;
-    let (mut quarantine_files, released) = released.expect("released when the units resolved")?;
+    let (units_out, (mut quarantine_files, released)) = units?;
     let mut others = others??;
     resolve::add_superseded(&mut staged, &units_out.superseded);
     next.insert(Source::Units.name().into(), units_out.files);

@@ -37,8 +37,8 @@ pub struct KeyedOut {
     /// Per staged file (its index), how many of its rows lost to another version.
     pub superseded: Vec<(usize, u64)>,
     /// Units: ids whose winning version came from this ingest → the inbox file it came from
-    /// (the registry grows by them, and releases are credited to that file). Empty for the
-    /// other sources, which need no such map.
+    /// (releases are credited to that file). Empty for the other sources, which need no such
+    /// map.
     pub winners: HashMap<String, String>,
 }
 
