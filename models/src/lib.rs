@@ -4,8 +4,9 @@
 //! - [`metrics`]: ranking and calibration metrics (ROC AUC, KS, precision and recall at k,
 //!   calibration by decile, PSI) to judge models against each other and the generator's oracle.
 //! - [`dataset`]: a feature matrix with its column names and labels.
-//! - [`logistic`]: standardised logistic regression (linfa-logistic), with validated
-//!   hyper-parameters (`hyperparams.rs`), the fit (`algorithm.rs`) and errors (`error.rs`).
+//! - [`logistic`]: standardised logistic regression (linfa-logistic's problem and argmin
+//!   solver), with validated hyper-parameters (`hyperparams.rs`), the fit (`algorithm.rs`),
+//!   the problem (`problem.rs`) and errors (`error.rs`).
 //! - [`forest`]: a random forest of linfa-trees decision trees (rayon), whose nodes keep
 //!   smoothed fire rates so that it scores probabilities and explains them.
 //! - [`boosting`]: gradient-boosted trees on histograms, with validated hyper-parameters,

@@ -7,6 +7,7 @@
 //! contribution for a typical unit of that bin, so summing a unit's bin points (plus the base
 //! score) approximates its model score.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::Dataset;
@@ -45,7 +46,8 @@ pub struct Bin {
     pub points: f64,
 }
 
-/// Up to `max_bins` quantile bins per feature (fewer where values repeat).
+/// Up to `max_bins` quantile bins per feature (fewer where values repeat), the features binned
+/// side by side (each on its own; the bins come out in feature order).
 pub fn scorecard(
     data: &Dataset,
     model: &LogisticModel,
@@ -56,11 +58,13 @@ pub fn scorecard(
     let total_fires = y.iter().filter(|v| **v).count() as f64;
     let total_safe = y.len() as f64 - total_fires;
     let factor = scaling.pdo / std::f64::consts::LN_2;
-    let mut out = Vec::new();
-    for (j, name) in data.names.iter().enumerate() {
+    let feature = |(j, name): (usize, &String)| {
+        let mut out = Vec::new();
         let column: Vec<f64> = data.x.column(j).to_vec();
         let mut sorted = column.clone();
-        sorted.sort_by(f64::total_cmp);
+        // Values equal under `total_cmp` are the same bits: an unstable sort orders as a
+        // stable one would.
+        sorted.sort_unstable_by(f64::total_cmp);
         let mut distinct = sorted.clone();
         distinct.dedup();
         // Few values (flags, small counts): one bin each; else quantile cuts.
@@ -108,8 +112,13 @@ pub fn scorecard(
                 points: -factor * model.weights[j] * (mean - model.means[j]),
             });
         }
-    }
-    out
+        out
+    };
+    data.names
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(feature)
+        .collect()
 }
 
 impl Scaling {

@@ -1,9 +1,7 @@
-use linfa::prelude::*;
-use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2, Axis, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 
-use super::{LogisticError, LogisticValidParams};
+use super::{problem, LogisticError, LogisticValidParams};
 use crate::artifact::lit;
 use crate::dataset::Dataset;
 
@@ -47,54 +45,55 @@ impl LogisticValidParams {
             .x
             .std_axis(Axis(0), 0.0)
             .mapv(|s| if s > 1e-12 { s } else { 1.0 });
-        // Column-major: linfa's gradient is `xᵀ · r`, one dot product per feature, which reads
-        // a column-major matrix contiguously and a row-major one with a stride of a row (the
+        // Column-major: the gradient is `xᵀ · r`, one dot product per feature, which reads a
+        // column-major matrix contiguously and a row-major one with a stride of a row (the
         // whole matrix from memory once per feature: the fit took 2.5 times as long at a million
-        // rows).
+        // rows); the log-odds `x · w` stream over the columns too.
         let mut z = Array2::zeros(data.x.raw_dim().f());
         z.assign(&data.x);
         z -= &means;
         z /= &stds;
-        let targets: Array1<usize> = y.mapv(usize::from);
-        let ds = linfa::Dataset::new(z, targets);
-        let p = &self.0;
-        let mut solver = LogisticRegression::default();
-        // linfa models its larger class (here: no fire) as positive; see `label_classes`.
-        let negatives = y.len() - positives;
-        if let Some(m) =
-            start.filter(|m| m.weights.len() == data.names.len() && positives != negatives)
-        {
-            let sign = if positives > negatives { 1.0 } else { -1.0 };
-            let mut init: Vec<f64> = m
-                .weights
-                .iter()
-                .zip(stds.iter())
-                .map(|(w, s)| sign * w * s)
-                .collect();
-            init.push(
-                sign * (m.intercept
-                    + m.weights
-                        .iter()
-                        .zip(means.iter())
-                        .map(|(w, mu)| w * mu)
-                        .sum::<f64>()),
-            );
-            solver = solver.initial_params(Array1::from(init));
+        if z.iter().any(|v| !v.is_finite()) {
+            return Err(LogisticError::NotFinite);
         }
-        let fitted = solver
-            .alpha(p.alpha)
-            .max_iterations(p.max_iterations)
-            .gradient_tolerance(p.gradient_tolerance * y.len() as f64)
-            .fit(&ds)
-            .map_err(|e| LogisticError::Linfa(e.to_string()))?;
-        // linfa's parameters give the log-odds of its `pos` class; turn them to P(fire).
-        let sign = if fitted.labels().pos.class == 1 {
-            1.0
-        } else {
-            -1.0
+        let p = &self.0;
+        // linfa-logistic's labels: its larger class (here: no fire) is the positive one.
+        let (targets, larger) = problem::labels(y);
+        let negatives = y.len() - positives;
+        let k = data.names.len();
+        let init = match start.filter(|m| m.weights.len() == k && positives != negatives) {
+            Some(m) => {
+                let sign = if larger { 1.0 } else { -1.0 };
+                let mut init: Vec<f64> = m
+                    .weights
+                    .iter()
+                    .zip(stds.iter())
+                    .map(|(w, s)| sign * w * s)
+                    .collect();
+                init.push(
+                    sign * (m.intercept
+                        + m.weights
+                            .iter()
+                            .zip(means.iter())
+                            .map(|(w, mu)| w * mu)
+                            .sum::<f64>()),
+                );
+                Array1::from(init)
+            }
+            None => Array1::zeros(k + 1),
         };
-        let standardised: Vec<f64> = fitted.params().iter().map(|c| sign * c).collect();
-        let fitted_intercept = sign * fitted.intercept();
+        let problem = problem::Problem::new(z.view(), targets, p.alpha);
+        let params = problem::minimise(
+            problem,
+            init,
+            p.max_iterations,
+            p.gradient_tolerance * y.len() as f64,
+        )
+        .map_err(|e| LogisticError::Solver(e.to_string()))?;
+        // The parameters give the log-odds of the larger class; turn them to P(fire).
+        let sign = if larger { 1.0 } else { -1.0 };
+        let standardised: Vec<f64> = params.iter().take(k).map(|c| sign * c).collect();
+        let fitted_intercept = sign * params[k];
         let weights: Vec<f64> = standardised
             .iter()
             .zip(stds.iter())
@@ -169,6 +168,110 @@ mod tests {
     use super::*;
     use crate::logistic::LogisticParams;
     use ndarray::Array2;
+
+    /// The fit as linfa-logistic makes it (the code this module had before decision 143): the
+    /// oracle for `problem.rs`.
+    fn linfa_fit(data: &Dataset, start: Option<&LogisticModel>) -> (Vec<f64>, f64) {
+        use linfa::prelude::*;
+        use ndarray::ShapeBuilder;
+        let y = data.labels();
+        let positives = y.iter().filter(|v| **v).count();
+        let means = data.x.mean_axis(Axis(0)).unwrap();
+        let stds = data
+            .x
+            .std_axis(Axis(0), 0.0)
+            .mapv(|s| if s > 1e-12 { s } else { 1.0 });
+        let mut z = Array2::zeros(data.x.raw_dim().f());
+        z.assign(&data.x);
+        z -= &means;
+        z /= &stds;
+        let ds = linfa::Dataset::new(z, y.mapv(usize::from));
+        let p = LogisticParams::default();
+        let mut solver = linfa_logistic::LogisticRegression::default();
+        let negatives = y.len() - positives;
+        if let Some(m) = start.filter(|_| positives != negatives) {
+            let sign = if positives > negatives { 1.0 } else { -1.0 };
+            let mut init: Vec<f64> = m
+                .weights
+                .iter()
+                .zip(stds.iter())
+                .map(|(w, s)| sign * w * s)
+                .collect();
+            init.push(
+                sign * (m.intercept
+                    + m.weights
+                        .iter()
+                        .zip(means.iter())
+                        .map(|(w, mu)| w * mu)
+                        .sum::<f64>()),
+            );
+            solver = solver.initial_params(Array1::from(init));
+        }
+        let fitted = solver
+            .alpha(p.alpha)
+            .max_iterations(p.max_iterations)
+            .gradient_tolerance(p.gradient_tolerance * y.len() as f64)
+            .fit(&ds)
+            .unwrap();
+        let sign = if fitted.labels().pos.class == 1 {
+            1.0
+        } else {
+            -1.0
+        };
+        (
+            fitted.params().iter().map(|c| sign * c).collect(),
+            sign * fitted.intercept(),
+        )
+    }
+
+    /// The same standardised coefficients as linfa-logistic's fit, to the bit: from zero and
+    /// from a start, with the fires the smaller class (as in the product) and the larger.
+    #[test]
+    fn fits_as_linfa_logistic_does() {
+        let wide = |n: usize, k: usize| {
+            let mut rng = crate::split_mix::SplitMix(k as u64);
+            let mut u = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+            let x = Array2::from_shape_fn((n, k), |(_, j)| u() * (j + 1) as f64);
+            let y = x
+                .rows()
+                .into_iter()
+                .map(|r| {
+                    let logit = -3.0 + r.iter().step_by(3).sum::<f64>() / k as f64;
+                    u() < 1.0 / (1.0 + (-logit).exp())
+                })
+                .collect();
+            let names = (0..k).map(|j| format!("f{j}")).collect();
+            Dataset {
+                names,
+                x,
+                y: Some(y),
+            }
+        };
+        let sets = [
+            crate::dataset::interaction(3000, 1).0,
+            crate::dataset::interaction(20_000, 2).0,
+            wide(5000, 40),
+        ];
+        for (n, mut data) in sets.into_iter().enumerate() {
+            for flip in [false, true] {
+                if flip {
+                    data.y = Some(data.labels().mapv(|v| !v));
+                }
+                let params = LogisticParams::default().check().unwrap();
+                let ours = params.fit(&data).unwrap();
+                let (coef, _) = linfa_fit(&data, None);
+                let bits = |v: &[f64]| v.iter().map(|c| c.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&ours.standardised), bits(&coef), "n {n} flip {flip}");
+                let again = params.fit_from(&data, Some(&ours)).unwrap();
+                let (coef, _) = linfa_fit(&data, Some(&ours));
+                assert_eq!(
+                    bits(&again.standardised),
+                    bits(&coef),
+                    "warm, n {n} flip {flip}"
+                );
+            }
+        }
+    }
 
     /// Labels drawn from a known logistic model: the fit must find its signs and order.
     #[test]

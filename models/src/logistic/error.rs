@@ -6,6 +6,8 @@ pub enum LogisticError {
     InvalidParam { name: &'static str, message: String },
     #[error("the training set needs both classes (positives {positives}, rows {rows})")]
     OneClass { positives: usize, rows: usize },
-    #[error("linfa: {0}")]
-    Linfa(String),
+    #[error("the standardised features hold a value that is not finite")]
+    NotFinite,
+    #[error("the optimiser failed: {0}")]
+    Solver(String),
 }

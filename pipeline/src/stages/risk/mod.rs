@@ -1,6 +1,6 @@
 //! Risk stage (scoring.md §3): leakage-free features in SQL at three cutoffs (reading each
 //! cutoff's credit and hazard status from `unit_status`), three candidate models fitted in Rust
-//! (linfa logistic regression, a linfa-trees forest and gradient-boosted trees) judged by an
+//! (logistic regression as linfa-logistic fits it, a linfa-trees forest and gradient-boosted trees) judged by an
 //! out-of-time backtest, a calibration that keeps the backtest's slope and sets the level where
 //! the trend of the observed fire rates points, and scoring in SQL: the chosen model compiles to an expression that the
 //! engine evaluates. Risk levels and the backtest by district and use type are SQL too.
