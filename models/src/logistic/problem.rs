@@ -38,8 +38,8 @@ struct Pass {
     gradient: Array1<f64>,
 }
 
-/// Rows `start..end` of `x · w` into `out`, each row's sum formed as matrixmultiply's FMA
-/// kernel forms it.
+/// Rows `start..start + out.len()` of `x · w` into `out`, each row's sum formed as
+/// matrixmultiply's FMA kernel forms it.
 #[inline(always)]
 fn log_odds_rows(x: ArrayView2<'_, f64>, w: ArrayView1<'_, f64>, start: usize, out: &mut [f64]) {
     let k = x.ncols();
