@@ -36,7 +36,7 @@ impl Dataset {
 #[cfg(test)]
 pub(crate) fn interaction(n: usize, seed: u64) -> (Dataset, Vec<bool>) {
     let mut rng = crate::split_mix::SplitMix(seed);
-    let mut u = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+    let mut u = || rng.unit();
     let mut x = Array2::<f64>::zeros((n, 3));
     let mut y = Array1::from_elem(n, false);
     let mut risky = Vec::new();

@@ -13,6 +13,12 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
+    /// Uniform on [0, 1), from the top 53 bits (test data).
+    #[cfg(test)]
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }

@@ -217,7 +217,7 @@ mod tests {
     fn fits_as_linfa_logistic_does() {
         let wide = |n: usize, k: usize| {
             let mut rng = crate::split_mix::SplitMix(k as u64);
-            let mut u = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+            let mut u = || rng.unit();
             let x = Array2::from_shape_fn((n, k), |(_, j)| u() * (j + 1) as f64);
             let y = x
                 .rows()

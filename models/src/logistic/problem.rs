@@ -355,7 +355,7 @@ mod tests {
     fn matrix(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
         let mut rng = SplitMix(seed);
         let mut x = Array2::zeros((rows, cols).f());
-        x.mapv_inplace(|_| (rng.next() >> 11) as f64 / (1u64 << 53) as f64 * 8.0 - 4.0);
+        x.mapv_inplace(|_| rng.unit() * 8.0 - 4.0);
         x
     }
 
