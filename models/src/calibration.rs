@@ -9,6 +9,7 @@
 //! probabilities of the units scored today average this year's rate carried one year further
 //! along that trend.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -21,6 +22,17 @@ pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// `f(i)` for each of `n` rows into `out`, computed on rayon's threads: the rows' `exp` and
+/// `ln_1p` are the cost of a Newton step, and the sums over them are still taken in row order
+/// by the caller, so results do not depend on the number of threads.
+fn each_row(out: &mut Vec<f64>, n: usize, f: impl Fn(usize) -> f64 + Sync) {
+    out.resize(n, 0.0);
+    out.par_iter_mut()
+        .enumerate()
+        .with_min_len(1 << 14)
+        .for_each(|(i, o)| *o = f(i));
+}
+
 impl Platt {
     pub const IDENTITY: Platt = Platt { a: 1.0, b: 0.0 };
 
@@ -28,21 +40,20 @@ impl Platt {
     /// keeps it defined when the classes separate.
     pub fn fit(scores: &[f64], labels: &[bool]) -> Platt {
         const RIDGE: f64 = 1e-6;
-        let loss = |a: f64, b: f64| -> f64 {
-            let data: f64 = scores
-                .iter()
-                .zip(labels)
-                .map(|(s, y)| {
-                    // log(1 + e^z) − y z, computed without overflow.
-                    let z = a * s + b;
-                    let softplus = if z > 0.0 {
-                        z + (-z).exp().ln_1p()
-                    } else {
-                        z.exp().ln_1p()
-                    };
-                    softplus - if *y { z } else { 0.0 }
-                })
-                .sum();
+        assert_eq!(scores.len(), labels.len(), "one label per score");
+        let (mut terms, mut ps) = (Vec::new(), Vec::new());
+        let mut loss = |a: f64, b: f64| -> f64 {
+            each_row(&mut terms, scores.len(), |i| {
+                // log(1 + e^z) − y z, computed without overflow.
+                let z = a * scores[i] + b;
+                let softplus = if z > 0.0 {
+                    z + (-z).exp().ln_1p()
+                } else {
+                    z.exp().ln_1p()
+                };
+                softplus - if labels[i] { z } else { 0.0 }
+            });
+            let data: f64 = terms.iter().sum();
             data + RIDGE * ((a - 1.0).powi(2) + b * b)
         };
         let (mut a, mut b) = (1.0f64, 0.0f64);
@@ -50,8 +61,8 @@ impl Platt {
         for _ in 0..100 {
             let (mut ga, mut gb) = (2.0 * RIDGE * (a - 1.0), 2.0 * RIDGE * b);
             let (mut haa, mut hab, mut hbb) = (2.0 * RIDGE, 0.0, 2.0 * RIDGE);
-            for (s, y) in scores.iter().zip(labels) {
-                let p = sigmoid(a * s + b);
+            each_row(&mut ps, scores.len(), |i| sigmoid(a * scores[i] + b));
+            for ((s, y), &p) in scores.iter().zip(labels).zip(&ps) {
                 let r = p - f64::from(u8::from(*y));
                 let w = p * (1.0 - p);
                 ga += r * s;
@@ -102,10 +113,11 @@ pub fn anchor_intercept(scores: &[f64], a: f64, rate: f64) -> f64 {
     // Start from the intercept that maps the mean score onto the rate.
     let mean = scores.iter().sum::<f64>() / n;
     let mut b = (rate / (1.0 - rate)).ln() - a * mean;
+    let mut ps = Vec::new();
     for _ in 0..100 {
         let (mut f, mut df) = (-rate * n, 0.0);
-        for s in scores {
-            let p = sigmoid(a * s + b);
+        each_row(&mut ps, scores.len(), |i| sigmoid(a * scores[i] + b));
+        for &p in &ps {
             f += p;
             df += p * (1.0 - p);
         }

@@ -18,11 +18,13 @@ grouped AS (
     UNION ALL
     SELECT 'use_type' AS grouping, use_type AS grp, p, fire FROM scored
 ),
+-- A unit's average rank is the mean of its ties' first rank (RANK) and last (COUNT over the
+-- default frame, which ends with the last tie), from one sort of the group.
 ranked AS (
     SELECT grouping, grp, p, fire,
-           CAST(RANK() OVER (PARTITION BY grouping, grp ORDER BY p) AS DOUBLE)
-             + CAST(COUNT(*) OVER (PARTITION BY grouping, grp, p) - 1 AS DOUBLE) / 2.0 AS avg_rank
+           CAST(RANK() OVER w + COUNT(*) OVER w AS DOUBLE) / 2.0 AS avg_rank
     FROM grouped
+    WINDOW w AS (PARTITION BY grouping, grp ORDER BY p)
 ),
 totals AS (
     SELECT grouping, grp,

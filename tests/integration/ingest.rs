@@ -1,6 +1,7 @@
 //! `firecredit ingest` on the committed samples and on hand-made inboxes.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use crate::helpers::*;
 
@@ -141,6 +142,76 @@ fn ingesting_the_same_inbox_again_changes_nothing_and_two_lakes_agree() {
         assert!(!la.is_empty(), "{t} has rows");
         assert_eq!(la, lb, "{t} identical in both lakes");
     }
+}
+
+/// A file is taken once: a copy of it under another name, in the same inbox or a later one, is
+/// skipped (the first in byte order of path is taken), while the files around it go in.
+#[test]
+fn copies_of_a_file_are_skipped_in_one_inbox_and_across_ingests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (first, lake, plain) = (
+        tmp.path().join("first"),
+        tmp.path().join("lake"),
+        tmp.path().join("plain"),
+    );
+    copy_tree(&samples("inbox"), &first);
+    let violations = std::fs::read(first.join("violations/violations.csv")).unwrap();
+    std::fs::write(first.join("violations/violations_again.csv"), &violations).unwrap();
+    let ingest_logged = |inbox: &Path, lake: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"))
+            .args([
+                "--log",
+                "info",
+                "ingest",
+                "--inbox",
+                inbox.to_str().unwrap(),
+                "--lake",
+                lake.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_ok(&out);
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let log = ingest_logged(&first, &lake);
+    assert_ok(&ingest(&samples("inbox"), &plain));
+    let taken: Vec<String> = quality(&lake).into_keys().collect();
+    assert_eq!(taken, quality(&plain).into_keys().collect::<Vec<_>>());
+    assert!(taken.contains(&"violations/violations.csv".to_string()));
+    assert!(log.contains("skipped=1"), "{log}");
+    assert!(
+        log.contains("file=violations/violations_again.csv"),
+        "{log}"
+    );
+    for t in ["violations", "units", "iot_events"] {
+        assert_eq!(table_lines(&lake, t), table_lines(&plain, t), "{t}");
+    }
+
+    // The next ingest: a copy of an ingested file, and a new file.
+    let next = tmp.path().join("next");
+    let inspectors = std::fs::read_to_string(first.join("inspectors/inspectors.csv")).unwrap();
+    let header = inspectors.lines().next().unwrap();
+    let row = inspectors.lines().nth(1).unwrap();
+    let id = row.split(',').next().unwrap();
+    let new_row = row.replacen(id, "P01039999", 1);
+    let more = format!("{header}\n{new_row}\n");
+    let files: [(&str, &[u8]); 2] = [
+        ("violations/resent.csv", &violations),
+        ("inspectors/more.csv", more.as_bytes()),
+    ];
+    let more = inbox(&next, "more", &files);
+    let log = ingest_logged(&more, &lake);
+    let after = quality(&lake);
+    assert!(!after.contains_key("violations/resent.csv"));
+    assert_eq!(
+        after["inspectors/more.csv"].2, 1,
+        "the new file's row is taken"
+    );
+    assert!(log.contains("skipped=1"), "{log}");
+    assert_eq!(
+        table_lines(&lake, "violations"),
+        table_lines(&plain, "violations")
+    );
 }
 
 #[test]

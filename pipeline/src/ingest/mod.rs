@@ -1,6 +1,8 @@
 //! Ingest: inbox files → typed Parquet tables in the lake, with quarantine and accounting.
 //!
-//! Two passes, so that memory stays bounded whatever the file size:
+//! Files are listed, then hashed ahead of staging (`hashes.rs`): a file whose SHA-256 an
+//! earlier ingest took, or an earlier file of this inbox has, is skipped. Two passes over the
+//! files taken, so that memory stays bounded whatever the file size:
 //! 1. **stage** (`stage.rs`): each file is read as a stream, every row validated, and the
 //!    candidates written to a staging area batch by batch (IoT split by month, a device's
 //!    resends dropped); bad rows go to the quarantine with their reason.
@@ -17,6 +19,7 @@
 //! (`lake::commit`): all of it becomes visible, or a rerun finishes it.
 
 pub mod batch;
+mod hashes;
 mod identity;
 pub mod read;
 mod resolve;
@@ -111,6 +114,9 @@ pub struct InboxFile {
     /// Path relative to the inbox with `/` separators: the file's name everywhere.
     pub rel: String,
     pub format: Option<Format>,
+    /// Bytes, as listed.
+    pub len: u64,
+    /// Set once the file is hashed and taken (`hashes.rs`).
     pub sha256: String,
 }
 
@@ -168,9 +174,10 @@ pub fn discover(inbox: &Path, min_age: Option<std::time::Duration>) -> Result<Ve
                     info!(file = %path.display(), "in flight (*.part, *.tmp); left for later");
                     continue;
                 }
+                let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
                 if let Some(min_age) = min_age {
-                    let age = std::fs::metadata(&path)
-                        .and_then(|m| m.modified())
+                    let age = meta
+                        .modified()
                         .map_err(|e| io(&path, e))?
                         .elapsed()
                         .unwrap_or_default();
@@ -191,6 +198,7 @@ pub fn discover(inbox: &Path, min_age: Option<std::time::Duration>) -> Result<Ve
                     format: Format::of(&path),
                     path,
                     rel,
+                    len: meta.len(),
                     sha256: String::new(),
                 });
             }
@@ -206,42 +214,38 @@ pub fn discover(inbox: &Path, min_age: Option<std::time::Duration>) -> Result<Ve
 pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
     let files = {
         let (inbox, min_age) = (opts.inbox.clone(), opts.min_age);
-        tokio::task::spawn_blocking(move || -> Result<Vec<InboxFile>> {
-            use rayon::prelude::*;
-            let mut files = discover(&inbox, min_age)?;
-            files.par_iter_mut().try_for_each(|f| {
-                f.sha256 = crate::lake::sha256_file(&f.path).map_err(|source| Error::Io {
-                    path: f.path.display().to_string(),
-                    source,
-                })?;
-                Ok::<_, Error>(())
-            })?;
-            Ok(files)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("hashing the inbox: {e}")))??
+        tokio::task::spawn_blocking(move || discover(&inbox, min_age))
+            .await
+            .map_err(|e| Error::Internal(format!("listing the inbox: {e}")))??
     };
+    let hashes = Arc::new(hashes::Hashes::start(files, opts.parallelism));
     let committed = commit_next(lake, async |base: &Snapshot, seq: u64, tag: &str| {
-        let mut skipped = Vec::new();
-        let mut seen = HashSet::new();
-        let mut new = files.clone();
-        new.retain(|f| {
-            let fresh = !base.ingested.contains_key(&f.sha256) && seen.insert(f.sha256.clone());
-            if !fresh {
-                info!(file = %f.rel, "already ingested (same SHA-256); skipped");
-                skipped.push(f.rel.clone());
+        // Nothing new when no file is taken: known at the first file taken, in the usual case
+        // the first one staged.
+        let mut any = false;
+        for &i in hashes.units().iter().chain(hashes.others()) {
+            if matches!(hashes.decide(i, base).await?, hashes::Decision::Take(_)) {
+                any = true;
+                break;
             }
-            fresh
-        });
-        if new.is_empty() {
+        }
+        if !any {
+            let mut skipped = Vec::new();
+            for (i, f) in hashes.files().iter().enumerate() {
+                let decision = hashes.decide(i, base).await?;
+                hashes.log(i, &decision);
+                if decision == hashes::Decision::Skip {
+                    skipped.push(f.rel.clone());
+                }
+            }
             return Ok(Prepared::Nothing((vec![], skipped, 0)));
         }
         let staging = format!("_staging/{tag}");
-        let result = ingest_new(lake, opts, base, seq, tag, &staging, new).await;
+        let result = ingest_new(lake, opts, base, seq, tag, &staging, &hashes).await;
         if let Err(e) = lake.delete_prefix(&staging).await {
             warn!(error = %e, "could not clean the staging area; it is unreferenced and safe to delete");
         }
-        let (next, quality, released) = result?;
+        let (next, quality, released, skipped) = result?;
         Ok(Prepared::Changes {
             kind: RecordKind::Ingest,
             files: quality.len() as u64,
@@ -268,8 +272,16 @@ pub async fn ingest(lake: &Lake, opts: &IngestOptions) -> Result<IngestReport> {
     })
 }
 
-/// Stages and resolves `files` as ingest `seq` on `base`: every table's files after the
-/// ingest, the quality rows and the number of rows released from the quarantine.
+/// What an ingest prepared: every table's files after it, the quality rows, the number of rows
+/// released from the quarantine and the files skipped.
+type Ingested = (
+    BTreeMap<String, Vec<DataFile>>,
+    Vec<QualityRow>,
+    u64,
+    Vec<String>,
+);
+
+/// Stages and resolves the files `hashes` takes as ingest `seq` on `base`.
 async fn ingest_new(
     lake: &Lake,
     opts: &IngestOptions,
@@ -277,8 +289,8 @@ async fn ingest_new(
     seq: u64,
     tag: &str,
     staging: &str,
-    files: Vec<InboxFile>,
-) -> Result<(BTreeMap<String, Vec<DataFile>>, Vec<QualityRow>, u64)> {
+    hashes: &Arc<hashes::Hashes>,
+) -> Result<Ingested> {
     let mut next: BTreeMap<String, Vec<DataFile>> = BTreeMap::new();
     let ctx = stage::StageContext {
         // The staging area is scratch: a crash discards it (decision 121).
@@ -289,14 +301,21 @@ async fn ingest_new(
         batch_rows: opts.batch_rows,
         limits: opts.limits,
     };
-    let (unit_files, other_files): (Vec<_>, Vec<_>) = files
-        .into_iter()
-        .enumerate()
-        .partition(|(_, f)| f.source == Source::Units);
-
+    let listed = Listed {
+        hashes: hashes.clone(),
+        base: Arc::new(base.clone()),
+    };
     let mut registry = read_ids(lake, base.files(Source::Units.name()), Source::Units).await?;
     let no_units = Arc::new(FastSet::default());
-    let mut staged = stage_all(ctx.clone(), unit_files, no_units, opts.parallelism).await?;
+    let units = hashes.units().to_vec();
+    let (mut staged, mut skipped) = stage_all(
+        ctx.clone(),
+        listed.clone(),
+        units,
+        no_units,
+        opts.parallelism,
+    )
+    .await?;
     // The registry as it stands after this ingest: the lake's units and every unit staged now (a
     // staged version that loses to the lake's is of a unit the lake has). It is known before
     // the units' versions are settled, so the other sources are staged meanwhile, on their own
@@ -307,7 +326,8 @@ async fn ingest_new(
     let started = std::time::Instant::now();
     let staging = tokio::spawn(stage_all(
         ctx,
-        other_files,
+        listed,
+        hashes.others().to_vec(),
         registry.clone(),
         opts.parallelism,
     ));
@@ -326,7 +346,13 @@ async fn ingest_new(
         .await
         .map_err(|e| Error::Internal(format!("staging: {e}")));
     let (units_out, (mut quarantine_files, released)) = units?;
-    let mut others = others??;
+    let (mut others, skipped_others) = others??;
+    skipped.extend(skipped_others);
+    skipped.sort_unstable();
+    let skipped = skipped
+        .into_iter()
+        .map(|i| hashes.files()[i].rel.clone())
+        .collect();
     resolve::add_superseded(&mut staged, &units_out.superseded);
     next.insert(Source::Units.name().into(), units_out.files);
     info!(
@@ -448,30 +474,65 @@ async fn ingest_new(
     let mut quality_files = base.files(QUALITY).to_vec();
     quality_files.extend(written);
     next.insert(QUALITY.into(), quality_files);
-    Ok((next, quality, released.count))
+    Ok((next, quality, released.count, skipped))
 }
 
+/// The listed files and the lake they are decided on.
+#[derive(Clone)]
+struct Listed {
+    hashes: Arc<hashes::Hashes>,
+    base: Arc<Snapshot>,
+}
+
+/// Stages the files of `order` (indices into the listing) that are taken, as their SHA-256s
+/// come: what was staged, and the files skipped as copies.
 async fn stage_all(
     ctx: stage::StageContext,
-    files: Vec<(usize, InboxFile)>,
+    listed: Listed,
+    order: Vec<usize>,
     registry: Arc<FastSet<String>>,
     parallelism: usize,
-) -> Result<Vec<StagedFile>> {
+) -> Result<(Vec<StagedFile>, Vec<usize>)> {
     let permits = Arc::new(Semaphore::new(parallelism.max(1)));
-    let size = |f: &InboxFile| std::fs::metadata(&f.path).map_or(0, |m| m.len());
-    let bar = crate::progress::bytes("staging", files.iter().map(|(_, f)| size(f)).sum());
+    let files = listed.hashes.files();
+    let bar = crate::progress::bytes("staging", order.iter().map(|&i| files[i].len).sum());
     let mut tasks = Vec::new();
-    for (order, file) in files {
+    let mut skipped = Vec::new();
+    let mut undecided = None;
+    for i in order {
+        let decision = match listed.hashes.decide(i, &listed.base).await {
+            Ok(decision) => decision,
+            // Stop here; what is being staged is waited for below.
+            Err(e) => {
+                undecided = Some(e);
+                break;
+            }
+        };
+        listed.hashes.log(i, &decision);
+        let hashes::Decision::Take(sha256) = decision else {
+            if decision == hashes::Decision::Skip {
+                skipped.push(i);
+            }
+            if let Some(bar) = &bar {
+                bar.inc(files[i].len);
+            }
+            continue;
+        };
+        let file = InboxFile {
+            sha256,
+            ..files[i].clone()
+        };
         let ctx = ctx.clone();
         let registry = registry.clone();
         let bar = bar.clone();
-        let bytes = size(&file);
+        let bytes = file.len;
         let permit = permits
             .clone()
             .acquire_owned()
             .await
             .expect("semaphore open");
         let handle = tokio::runtime::Handle::current();
+        let order = i;
         let failed = stage::StagedFile::failed(&ctx, order, &file, String::new());
         tasks.push((
             failed,
@@ -518,8 +579,11 @@ async fn stage_all(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if let Some(e) = undecided {
+        return Err(e);
+    }
     staged.sort_by_key(|s| s.order);
-    Ok(staged)
+    Ok((staged, skipped))
 }
 
 /// All ids of a keyed source in `files` (its table's, or staged parts).
