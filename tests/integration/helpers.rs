@@ -25,21 +25,34 @@ pub fn samples(name: &str) -> PathBuf {
 
 /// Runs `firecredit` with `args`; returns its output.
 pub fn firecredit(args: &[&str]) -> Output {
+    firecredit_logging("warn", args)
+}
+
+/// `firecredit` with its log at `level` (on stderr).
+pub fn firecredit_logging(level: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_firecredit"))
-        .args(["--log", "warn"])
+        .args(["--log", level])
         .args(args)
         .output()
         .expect("run firecredit")
 }
 
 pub fn ingest(inbox: &Path, lake: &Path) -> Output {
-    firecredit(&[
-        "ingest",
-        "--inbox",
-        inbox.to_str().unwrap(),
-        "--lake",
-        lake.to_str().unwrap(),
-    ])
+    ingest_logging("warn", inbox, lake)
+}
+
+/// `firecredit ingest` with its log at `level`.
+pub fn ingest_logging(level: &str, inbox: &Path, lake: &Path) -> Output {
+    firecredit_logging(
+        level,
+        &[
+            "ingest",
+            "--inbox",
+            inbox.to_str().unwrap(),
+            "--lake",
+            lake.to_str().unwrap(),
+        ],
+    )
 }
 
 pub fn assert_ok(out: &Output) {

@@ -158,18 +158,7 @@ fn copies_of_a_file_are_skipped_in_one_inbox_and_across_ingests() {
     let violations = std::fs::read(first.join("violations/violations.csv")).unwrap();
     std::fs::write(first.join("violations/violations_again.csv"), &violations).unwrap();
     let ingest_logged = |inbox: &Path, lake: &Path| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_firecredit"))
-            .args([
-                "--log",
-                "info",
-                "ingest",
-                "--inbox",
-                inbox.to_str().unwrap(),
-                "--lake",
-                lake.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
+        let out = ingest_logging("info", inbox, lake);
         assert_ok(&out);
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
