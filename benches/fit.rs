@@ -117,9 +117,18 @@ fn main() {
     });
     let labels = test.labels().to_vec();
     for (name, logit) in [
-        ("logistic", lr.logit(&test)),
-        ("forest", fm.logit(&test)),
-        ("boosted", bm.logit(&test)),
+        (
+            "logistic",
+            timed("logistic log-odds (test rows)", || lr.logit(&test)),
+        ),
+        (
+            "forest",
+            timed("forest log-odds (test rows)", || fm.logit(&test)),
+        ),
+        (
+            "boosted",
+            timed("boosted log-odds (test rows)", || bm.logit(&test)),
+        ),
     ] {
         println!(
             "{name:10} backtest AUC {:.4}",

@@ -11,7 +11,8 @@
 //!   smoothed fire rates so that it scores probabilities and explains them.
 //! - [`boosting`]: gradient-boosted trees on histograms, with validated hyper-parameters,
 //!   early stopping on held-out rows, and the same tree form as the forest.
-//! - [`tree`]: the trees both keep, their paths, contributions and SQL.
+//! - [`tree`]: the trees both keep, their paths, contributions and SQL, and their values summed
+//!   over many rows at a time.
 //! - [`calibration`]: Platt scaling, and the calibration of the published model (the
 //!   backtest's slope, a level anchored to the latest year and moved by the observed drift).
 //! - [`scorecard`]: the logistic model as a points table (quantile bins, WoE, PDO scaling).

@@ -454,16 +454,12 @@ impl BoostingValidParams {
 impl BoostedModel {
     /// The log-odds of one row (features in `features` order).
     pub fn logit_row(&self, row: &[f64]) -> f64 {
-        let mut z = self.base;
-        for t in &self.trees {
-            z += t.value(row);
-        }
-        z
+        self.trees.iter().fold(self.base, |z, t| z + t.value(row))
     }
 
-    /// Log-odds of each row.
+    /// Log-odds of each row (as [`BoostedModel::logit_row`] gives them, many rows at a time).
     pub fn logit(&self, data: &Dataset) -> Vec<f64> {
-        data.par_map_rows(|r| self.logit_row(r))
+        tree::sum_values(&self.trees, data, self.base)
     }
 
     /// Each feature's contribution to the row's log-odds: the changes of value at the splits

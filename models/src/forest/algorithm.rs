@@ -151,21 +151,30 @@ fn estimate_rates(tree: &mut Tree, data: &Dataset, smoothing: f64) {
 impl ForestModel {
     /// Mean leaf rate of one row (features in `features` order).
     pub fn score(&self, row: &[f64]) -> f64 {
-        let mut sum = 0.0;
-        for t in &self.trees {
-            sum += t.value(row);
-        }
-        sum / self.trees.len() as f64
+        self.score_sum(row) / self.trees.len() as f64
     }
 
     pub fn logit_row(&self, row: &[f64]) -> f64 {
-        let s = self.score(row);
-        (s / (1.0 - s)).ln()
+        self.logit_of_sum(self.score_sum(row))
     }
 
     /// Log-odds of each row.
     pub fn logit(&self, data: &Dataset) -> Vec<f64> {
-        data.par_map_rows(|r| self.logit_row(r))
+        let mut sums = tree::sum_values(&self.trees, data, 0.0);
+        sums.par_iter_mut()
+            .with_min_len(4096)
+            .for_each(|s| *s = self.logit_of_sum(*s));
+        sums
+    }
+
+    fn score_sum(&self, row: &[f64]) -> f64 {
+        self.trees.iter().fold(0.0, |sum, t| sum + t.value(row))
+    }
+
+    /// The log-odds of a row whose trees' values sum to `sum`.
+    fn logit_of_sum(&self, sum: f64) -> f64 {
+        let s = sum / self.trees.len() as f64;
+        (s / (1.0 - s)).ln()
     }
 
     /// Each feature's contribution to the row's score: the changes in rate along the path at
