@@ -130,6 +130,11 @@ impl Risk {
         cx.publisher.write_json("model", &artifact).await?;
         publish_scorecard(cx, &test.data, &fitted.logistic).await?;
 
+        let truth = Truth::start(
+            self.truth.as_deref(),
+            format_date(test_cut),
+            format_date(as_of),
+        );
         let scores = risk_scores_step(&artifact);
         tracing::info!(kind = %fitted.kind, sql_bytes = scores.sql.len(), "model compiled to SQL");
         cx.run_step(&scores).await?;
@@ -165,14 +170,7 @@ impl Risk {
             tables,
         };
         let today = cx.output("risk_scores", "parquet")?.path.clone();
-        let truth = Truth::read(
-            self.truth.as_deref(),
-            &format_date(test_cut),
-            &format_date(as_of),
-            &cx.lake,
-            &today,
-        )
-        .await?;
+        let truth = Truth::read(truth, &format_date(as_of), &cx.lake, &today).await?;
         let report = ModelReport::new(version.clone(), &fitted, backtest, truth, psi);
         tracing::info!(
             model = %fitted.kind,

@@ -289,13 +289,16 @@ pub struct Truth {
     pub withheld_year: Option<WithheldYear>,
 }
 
+/// Each unit's true probability and realised outcome at one cutoff of the truth file.
+type TruthAt = foldhash::HashMap<String, (f64, bool)>;
+
 /// Each unit's true probability and realised outcome at each of `cutoffs` in the truth file,
 /// in one pass.
-fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[HashMap<String, (f64, bool)>; 2]> {
+fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[TruthAt; 2]> {
     let bad =
         |e: &dyn std::fmt::Display| Error::Invalid(format!("truth file {}: {e}", path.display()));
     let mut reader = csv::Reader::from_path(path).map_err(|e| bad(&e))?;
-    let mut out = [HashMap::new(), HashMap::new()];
+    let mut out = [TruthAt::default(), TruthAt::default()];
     // One record reused, and text made only for the rows at a wanted cutoff (a few of many).
     let mut rec = csv::ByteRecord::new();
     while reader.read_byte_record(&mut rec).map_err(|e| bad(&e))? {
@@ -316,22 +319,37 @@ fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[HashMap<String, (f64, bo
     Ok(out)
 }
 
+/// The truth file read on the blocking pool ([`Truth::start`]): the oracle's AUC at the
+/// backtest's test cutoff and each unit's truth at `as_of`.
+pub struct TruthRead(tokio::task::JoinHandle<Result<(Option<f64>, TruthAt)>>);
+
 impl Truth {
+    /// Starts reading the truth file (`truth`, when given) on the blocking pool: one core for
+    /// about two seconds at GD-1M, so it is started where the run leaves a core idle (the risk
+    /// scores' planning) and [`Truth::read`] takes it when the report needs it.
+    pub fn start(truth: Option<&Path>, test_cut: String, as_of: String) -> Option<TruthRead> {
+        let path = truth?.to_path_buf();
+        Some(TruthRead(tokio::task::spawn_blocking(move || {
+            let [backtest, next] = truth_at(&path, [&test_cut, &as_of])?;
+            let (p, y): (Vec<f64>, Vec<bool>) = backtest.into_values().unzip();
+            Ok((metrics::roc_auc(&p, &y), next))
+        })))
+    }
+
     /// The oracle's AUC at the backtest's test cutoff, and today's published probabilities
     /// (`risk_scores` at `path`, open units) against the realised year after `as_of`.
     pub async fn read(
-        truth: Option<&Path>,
-        test_cut: &str,
+        truth: Option<TruthRead>,
         as_of: &str,
         lake: &Lake,
         risk_scores: &str,
     ) -> Result<Truth> {
-        let Some(truth) = truth else {
+        let Some(TruthRead(task)) = truth else {
             return Ok(Truth::default());
         };
-        let [backtest, next] = truth_at(truth, [test_cut, as_of])?;
-        let (p, y): (Vec<f64>, Vec<bool>) = backtest.into_values().unzip();
-        let oracle_auc = metrics::roc_auc(&p, &y);
+        let (oracle_auc, next) = task
+            .await
+            .map_err(|e| Error::Internal(format!("reading the truth file: {e}")))??;
         let (mut model, mut oracle, mut fire) = (Vec::new(), Vec::new(), Vec::new());
         for b in lake
             .read_all(risk_scores, Some(&["unit_id", "open", "risk_probability"]))
