@@ -160,8 +160,13 @@ impl Tree {
     }
 }
 
+/// `start` plus the value of each tree's leaf for `row`, added in the trees' order.
+pub fn sum_row(trees: &[Tree], row: &[f64], start: f64) -> f64 {
+    trees.iter().fold(start, |sum, t| sum + t.value(row))
+}
+
 /// `start` plus the value of each tree's leaf, added in the trees' order, for every row of
-/// `data`: what summing [`Tree::value`] row by row gives, to the bit.
+/// `data`: what [`sum_row`] gives for each, to the bit.
 ///
 /// Row by row, a row walks every tree before the next row starts: hundreds of trees that no
 /// longer fit in the cache, and a loop whose exit (the leaf's depth) the CPU mispredicts on
@@ -172,7 +177,7 @@ pub fn sum_values(trees: &[Tree], data: &Dataset, start: f64) -> Vec<f64> {
     const BLOCK: usize = 64;
     let Some(walks) = trees.iter().map(Walk::new).collect::<Option<Vec<_>>>() else {
         // Not in pre-order (not a tree this crate wrote): row by row, as `Tree::value` goes.
-        return data.par_map_rows(|row| trees.iter().fold(start, |z, t| z + t.value(row)));
+        return data.par_map_rows(|row| sum_row(trees, row, start));
     };
     let x = data.x.as_standard_layout();
     let (k, x) = (data.x.ncols(), x.as_slice().expect("standard layout"));
@@ -393,7 +398,7 @@ mod tests {
             .into_iter()
             .map(|r| {
                 let row = r.as_slice().unwrap();
-                trees.iter().fold(start, |z, t| z + t.value(row)).to_bits()
+                sum_row(trees, row, start).to_bits()
             })
             .collect()
     }

@@ -471,7 +471,7 @@ impl BoostingValidParams {
 impl BoostedModel {
     /// The log-odds of one row (features in `features` order).
     pub fn logit_row(&self, row: &[f64]) -> f64 {
-        self.trees.iter().fold(self.base, |z, t| z + t.value(row))
+        tree::sum_row(&self.trees, row, self.base)
     }
 
     /// Log-odds of each row (as [`BoostedModel::logit_row`] gives them, many rows at a time).

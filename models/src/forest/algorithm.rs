@@ -151,11 +151,11 @@ fn estimate_rates(tree: &mut Tree, data: &Dataset, smoothing: f64) {
 impl ForestModel {
     /// Mean leaf rate of one row (features in `features` order).
     pub fn score(&self, row: &[f64]) -> f64 {
-        self.score_sum(row) / self.trees.len() as f64
+        tree::sum_row(&self.trees, row, 0.0) / self.trees.len() as f64
     }
 
     pub fn logit_row(&self, row: &[f64]) -> f64 {
-        self.logit_of_sum(self.score_sum(row))
+        self.logit_of_sum(tree::sum_row(&self.trees, row, 0.0))
     }
 
     /// Log-odds of each row.
@@ -165,10 +165,6 @@ impl ForestModel {
             .with_min_len(4096)
             .for_each(|s| *s = self.logit_of_sum(*s));
         sums
-    }
-
-    fn score_sum(&self, row: &[f64]) -> f64 {
-        self.trees.iter().fold(0.0, |sum, t| sum + t.value(row))
     }
 
     /// The log-odds of a row whose trees' values sum to `sum`.

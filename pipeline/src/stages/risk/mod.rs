@@ -170,7 +170,7 @@ impl Risk {
             tables,
         };
         let today = cx.output("risk_scores", "parquet")?.path.clone();
-        let truth = Truth::read(truth, &format_date(as_of), &cx.lake, &today).await?;
+        let truth = Truth::read(truth, &cx.lake, &today).await?;
         let report = ModelReport::new(version.clone(), &fitted, backtest, truth, psi);
         tracing::info!(
             model = %fitted.kind,

@@ -321,7 +321,10 @@ fn truth_at(path: &Path, cutoffs: [&str; 2]) -> Result<[TruthAt; 2]> {
 
 /// The truth file read on the blocking pool ([`Truth::start`]): the oracle's AUC at the
 /// backtest's test cutoff and each unit's truth at `as_of`.
-pub struct TruthRead(tokio::task::JoinHandle<Result<(Option<f64>, TruthAt)>>);
+pub struct TruthRead {
+    task: tokio::task::JoinHandle<Result<(Option<f64>, TruthAt)>>,
+    as_of: String,
+}
 
 impl Truth {
     /// Starts reading the truth file (`truth`, when given) on the blocking pool: one core for
@@ -329,22 +332,20 @@ impl Truth {
     /// scores' planning) and [`Truth::read`] takes it when the report needs it.
     pub fn start(truth: Option<&Path>, test_cut: String, as_of: String) -> Option<TruthRead> {
         let path = truth?.to_path_buf();
-        Some(TruthRead(tokio::task::spawn_blocking(move || {
-            let [backtest, next] = truth_at(&path, [&test_cut, &as_of])?;
+        let cutoffs = [test_cut, as_of.clone()];
+        let task = tokio::task::spawn_blocking(move || {
+            let [backtest, next] = truth_at(&path, [&cutoffs[0], &cutoffs[1]])?;
             let (p, y): (Vec<f64>, Vec<bool>) = backtest.into_values().unzip();
             Ok((metrics::roc_auc(&p, &y), next))
-        })))
+        });
+        Some(TruthRead { task, as_of })
     }
 
     /// The oracle's AUC at the backtest's test cutoff, and today's published probabilities
-    /// (`risk_scores` at `path`, open units) against the realised year after `as_of`.
-    pub async fn read(
-        truth: Option<TruthRead>,
-        as_of: &str,
-        lake: &Lake,
-        risk_scores: &str,
-    ) -> Result<Truth> {
-        let Some(TruthRead(task)) = truth else {
+    /// (the file at `risk_scores`, open units) against the realised year after the `as_of`
+    /// given to [`Truth::start`].
+    pub async fn read(truth: Option<TruthRead>, lake: &Lake, risk_scores: &str) -> Result<Truth> {
+        let Some(TruthRead { task, as_of }) = truth else {
             return Ok(Truth::default());
         };
         let (oracle_auc, next) = task
@@ -371,7 +372,7 @@ impl Truth {
             }
         }
         let withheld_year = (!model.is_empty()).then(|| WithheldYear {
-            as_of: as_of.to_string(),
+            as_of,
             model: metrics::calibration_check(&model, &fire),
             oracle: metrics::calibration_check(&oracle, &fire),
         });
