@@ -8,7 +8,8 @@
 //! leave garbage (removed by `lake vacuum`) but never a half-written table.
 //!
 //! # Layout
-//! - this file: [`Lake`], object-store access, Parquet files, conditional writes.
+//! - this file: [`Lake`], object-store access, Parquet files (streamed, or in memory and decoded
+//!   by row group: [`ParquetGroups`]), conditional writes.
 //! - [`schema`] and [`tables`]: the Arrow schema of every lake table (sources from the contract,
 //!   `quarantine`, `quality`) and where each lives.
 //! - [`delta`]: a table as a Delta table: create, load at a version or time, commit files.
@@ -44,12 +45,15 @@ use std::sync::Arc;
 use bytes::Bytes;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use datafusion::parquet::arrow::AsyncArrowWriter;
+use datafusion::parquet::arrow::{AsyncArrowWriter, ProjectionMask};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::errors::ParquetError;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
-use datafusion::parquet::schema::types::ColumnPath;
+use datafusion::parquet::schema::types::{ColumnPath, SchemaDescriptor};
 use futures::{StreamExt, TryStreamExt};
 use object_store::buffered::BufWriter;
 use object_store::local::LocalFileSystem;
@@ -543,19 +547,88 @@ impl Lake {
             crate::contract::parquet::batch_rows(builder.metadata(), READ_BATCH_BYTES, 64 * 1024);
         let mut builder = builder.with_batch_size(rows);
         if let Some(cols) = columns {
-            let schema = builder.parquet_schema();
-            let indices: Vec<usize> = (0..schema.num_columns())
-                .filter(|i| cols.contains(&schema.column(*i).name()))
-                .collect();
-            let mask = datafusion::parquet::arrow::ProjectionMask::leaves(schema, indices);
+            let mask = projection(builder.parquet_schema(), cols);
             builder = builder.with_projection(mask);
         }
         let stream = builder.build().map_err(pq.clone())?;
         Ok(stream.map(move |r| r.map_err(pq.clone())))
     }
 
+    /// One Parquet file read whole into memory, for decoding its row groups side by side
+    /// ([`ParquetGroups::read`] on as many threads as the caller gives it).
+    pub async fn parquet_groups(&self, path: &str) -> Result<ParquetGroups> {
+        let bytes = self.get(path).await?;
+        let metadata =
+            ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(|source| {
+                Error::Parquet {
+                    path: path.to_string(),
+                    source,
+                }
+            })?;
+        let batch_rows =
+            crate::contract::parquet::batch_rows(metadata.metadata(), READ_BATCH_BYTES, 64 * 1024);
+        Ok(ParquetGroups {
+            path: path.to_string(),
+            bytes,
+            metadata,
+            batch_rows,
+        })
+    }
+
     /// All batches of one file (for small tables).
     pub async fn read_all(&self, path: &str, columns: Option<&[&str]>) -> Result<Vec<RecordBatch>> {
         self.read_parquet(path, columns).await?.try_collect().await
+    }
+}
+
+/// The leaf columns of `schema` named in `columns`.
+fn projection(schema: &SchemaDescriptor, columns: &[&str]) -> ProjectionMask {
+    let indices = (0..schema.num_columns()).filter(|i| columns.contains(&schema.column(*i).name()));
+    ProjectionMask::leaves(schema, indices)
+}
+
+/// A Parquet file in memory ([`Lake::parquet_groups`]): its row groups are decoded one by one,
+/// each on the thread that asks for it.
+pub struct ParquetGroups {
+    path: String,
+    bytes: Bytes,
+    metadata: ArrowReaderMetadata,
+    batch_rows: usize,
+}
+
+impl ParquetGroups {
+    /// The file's row groups.
+    pub fn groups(&self) -> usize {
+        self.metadata.metadata().num_row_groups()
+    }
+
+    /// The file's Arrow schema.
+    pub fn schema(&self) -> &SchemaRef {
+        self.metadata.schema()
+    }
+
+    /// The batches of row group `group`, in the file's order, optionally projected to
+    /// `columns`.
+    pub fn read(
+        &self,
+        group: usize,
+        columns: Option<&[&str]>,
+    ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<'_>> {
+        let pq = |source| Error::Parquet {
+            path: self.path.clone(),
+            source,
+        };
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.bytes.clone(),
+            self.metadata.clone(),
+        )
+        .with_row_groups(vec![group])
+        .with_batch_size(self.batch_rows);
+        if let Some(cols) = columns {
+            let mask = projection(builder.parquet_schema(), cols);
+            builder = builder.with_projection(mask);
+        }
+        let reader = builder.build().map_err(pq)?;
+        Ok(reader.map(move |r| r.map_err(|e| pq(ParquetError::from(e)))))
     }
 }
