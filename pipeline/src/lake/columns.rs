@@ -7,7 +7,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Date32Array, Float64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Date32Type, Float64Type, Int64Type, Schema};
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::error::{Error, Result};
@@ -112,17 +112,16 @@ impl<'a> Columns<'a> {
             })
             .collect())
     }
+}
 
-    /// Names of the columns that start with `prefix`, in table order.
-    pub fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .filter(|n| n.starts_with(prefix))
-            .collect()
-    }
+/// Names of the columns of `schema` that start with `prefix`, in table order.
+pub fn names_with_prefix(schema: &Schema, prefix: &str) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
 }
 
 #[cfg(test)]

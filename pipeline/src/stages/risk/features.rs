@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::contract::values::local_midnight;
 use crate::error::{Error, Result};
-use crate::lake::columns::Columns;
+use crate::lake::columns::{names_with_prefix, Columns};
 use crate::lake::{Lake, ParquetGroups};
 use crate::stages::status::cutoffs;
 
@@ -132,13 +132,7 @@ type Slots = Vec<Option<u8>>;
 type Rows = Vec<(Vec<String>, Vec<Option<bool>>)>;
 
 fn gather(file: &ParquetGroups, wanted: &[i32]) -> Result<Vec<FeatureRows>> {
-    let names: Vec<String> = file
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .filter(|n| n.starts_with("f_"))
-        .collect();
+    let names = names_with_prefix(file.schema(), "f_");
     let width = names.len();
     if wanted.len() > usize::from(u8::MAX) {
         return Err(Error::Internal("at most 255 cutoffs of features".into()));
@@ -265,7 +259,7 @@ mod tests {
     use datafusion::parquet::file::properties::WriterProperties;
 
     /// A feature table of `rows` rows over cutoffs 10, 20 and 30 (some closed units, some
-    /// labels and values null), written in row groups of 7 rows and batches of 5.
+    /// labels and values null).
     fn table(rows: usize) -> RecordBatch {
         let cutoff = |r: usize| [10, 20, 30][r % 3];
         RecordBatch::try_from_iter(vec![
@@ -303,7 +297,8 @@ mod tests {
         .unwrap()
     }
 
-    async fn written(rows: usize) -> (tempfile::TempDir, Lake) {
+    /// [`table`] as `features.parquet` of a new lake, in row groups of 7 rows and batches of 5.
+    fn written(rows: usize) -> (tempfile::TempDir, Lake) {
         let dir = tempfile::tempdir().unwrap();
         let file = std::fs::File::create(dir.path().join("features.parquet")).unwrap();
         let props = WriterProperties::builder()
@@ -321,7 +316,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn rows_of_every_row_group_are_read_in_the_files_order() {
         let rows = 61;
-        let (_dir, lake) = written(rows).await;
+        let (_dir, lake) = written(rows);
         let read = read_features(&lake, "features.parquet", &[20, 10, 99])
             .await
             .unwrap();
@@ -359,7 +354,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_digest_is_that_of_the_bytes_one_by_one() {
         use sha2::{Digest, Sha256};
-        let (_dir, lake) = written(40).await;
+        let (_dir, lake) = written(40);
         let read = read_features(&lake, "features.parquet", &[10, 20])
             .await
             .unwrap();
